@@ -32,7 +32,7 @@ def kl_objective(logits, y, clean_log_probs):
 
 OBJECTIVES = {'ce': ce_objective, 'cw': cw_objective, 'kl': kl_objective}
 
-# %% ../nbs/03_attacks.ipynb #a271d7c8
+# %% ../nbs/03_attacks.ipynb #1ac1649c
 def _check(ok, name, value, expected):
     if not ok: raise ValueError(f"{name}={value!r} is out of range; expected {expected}")
 
@@ -49,10 +49,12 @@ class SharedMask:
         _check(0 <= self.floor <= 1, 'floor', self.floor, "a float in [0, 1]")
         mask_from_directions(torch.zeros(2, 1, 1, 1, 1), self.score, self.per, self.threshold)  # validates the options
         _check(self.top_k is None or self.top_k >= 1, 'top_k', self.top_k, "an integer >= 1 or None")
-    def weight(self, directions):
-        "Step weights in [floor, 1], shaped like the images, from class directions `(K', B, C, H, W)`."
-        m = mask_from_directions(directions, self.score, self.per, self.threshold)
-        return self.floor + (1 - self.floor) * m
+    def mask(self, directions):
+        "The mask in [0,1], shaped like the images, from class directions `(K', B, C, H, W)`."
+        return mask_from_directions(directions, self.score, self.per, self.threshold)
+    def weight(self, mask):
+        "Step weights in [floor, 1]."
+        return self.floor + (1 - self.floor) * mask
 
 @dataclass
 class Attack:
@@ -81,7 +83,8 @@ class Attack:
 
     def __call__(self, model:nn.Module, x:torch.Tensor, y:torch.Tensor|None=None) -> torch.Tensor:
         "Adversarial versions of `x` (float in [0,1]) for labels `y` (targets if `targeted`; optional for loss 'kl')."
-        x = x.detach()
+        x = _plain(x).detach()  # fastai's typed tensors add dispatch overhead to every op of the loop
+        y = None if y is None else _plain(y)
         if x.is_floating_point() is False or x.dim() != 4: raise ValueError(f"x must be a float batch (B, C, H, W) in [0, 1], got {x.dtype} {tuple(x.shape)}")
         with attack_guard(model, self.train_bn):
             needs_clean = self.loss == 'kl' or self.mask is not None or y is None
@@ -94,7 +97,8 @@ class Attack:
             weight = None
             if self.mask is not None:
                 d, _, _ = class_directions(model, x_clean, y, self.mask.top_k, logits=logits)
-                weight = self.mask.weight(d)
+                m = self.mask.mask(d)
+                weight, self.last_mask_mean = self.mask.weight(m), m.mean().detach()
             best = None
             for _ in range(self.restarts):
                 x_adv = self._ascend(model, x, y, clean_log_probs, weight)
@@ -119,12 +123,13 @@ class Attack:
 
     def _ascend(self, model, x, y, clean_log_probs, weight):
         objective, sign = OBJECTIVES[self.loss], (-1 if self.targeted else 1)
+        scale = _fp16_grad_scale(x.device.type)
         delta = self._init_delta(x)
         for _ in range(self.steps):
             delta.requires_grad_(True)
             logits = model(x + delta)
-            grad, = torch.autograd.grad(objective(logits, y, clean_log_probs).sum(), delta, retain_graph=self._refresh)
-            if self._refresh: weight = self.mask.weight(class_directions(model, delta, y, self.mask.top_k, logits=logits)[0])
+            grad, = torch.autograd.grad(objective(logits, y, clean_log_probs).sum() * scale, delta, retain_graph=self._refresh)
+            if self._refresh: weight = self.mask.weight(self.mask.mask(class_directions(model, delta, y, self.mask.top_k, logits=logits)[0]))
             with torch.no_grad():
                 step = grad.sign() if self.norm == 'linf' else grad / _l2(grad)[:, None, None, None]
                 if weight is not None: step = step * weight
@@ -146,6 +151,12 @@ class Attack:
                 fooled | best[1], torch.where(better, value, best[2]))
 
 def _l2(t): return t.flatten(1).norm(dim=1).clamp_min(1e-12)
+def _plain(t): return t.as_subclass(torch.Tensor) if type(t) is not torch.Tensor else t
+
+def _fp16_grad_scale(device_type):
+    "A constant loss scale under float16 autocast, so that small input gradients do not underflow to 0 in the backward pass."
+    fp16 = torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) == torch.float16
+    return 1024. if fp16 else 1.
 
 # %% ../nbs/03_attacks.ipynb #b6e410f0
 def pgd(model, x, y, eps:float, alpha:float, steps:int=10, **kwargs) -> torch.Tensor:

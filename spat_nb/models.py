@@ -18,7 +18,7 @@ from .data import dataset_info, get_dls, DATASETS
 
 # %% auto #0
 __all__ = ['ARCHS', 'Normalize', 'small_cnn', 'PreActBlock', 'PreActResNet', 'preact_resnet18', 'WideResNet', 'wide_resnet',
-           'NormalizedModel', 'get_model', 'save_model', 'load_model', 'train_standard', 'spat_smoke']
+           'NormalizedModel', 'get_model', 'unwrap_model', 'save_model', 'load_model', 'train_standard', 'spat_smoke']
 
 # %% ../nbs/01_models.ipynb #e6a891dd
 class Normalize(nn.Module):
@@ -129,8 +129,8 @@ def get_model(arch:str,    # one of `ARCHS`
     net = ARCHS[arch](in_channels=info.shape[0], n_classes=info.n_classes, **kwargs)
     return NormalizedModel(net, info.mean, info.std, dict(arch=arch, dataset=dataset, **kwargs))
 
-# %% ../nbs/01_models.ipynb #c3f9e537
-def _unwrap(model:nn.Module) -> nn.Module:
+# %% ../nbs/01_models.ipynb #200bd097
+def unwrap_model(model:nn.Module) -> nn.Module:
     "The module inside `torch.compile` and DistributedDataParallel wrappers."
     while True:
         if hasattr(model, '_orig_mod'): model = model._orig_mod
@@ -139,7 +139,7 @@ def _unwrap(model:nn.Module) -> nn.Module:
 
 def save_model(model:NormalizedModel, path) -> Path:
     "Save `model`'s `get_model` config and weights to `path`, loadable with `load_model`."
-    model = _unwrap(model)
+    model = unwrap_model(model)
     if not hasattr(model, 'config'): raise TypeError(f"save_model needs a model built by get_model (with a .config), got {type(model).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

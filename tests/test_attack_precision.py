@@ -10,11 +10,11 @@ ATTACKS = {
     'pgd': lambda m, x, y: pgd(m, x, y, eps=8/255, alpha=2/255, steps=2),
     'trades': lambda m, x, y: trades_attack(m, x, eps=8/255, alpha=2/255, steps=2),
     'spat-topk-refresh': lambda m, x, y: spat_attack(m, x, y, eps=8/255, alpha=2/255, steps=2, top_k=3, refresh=True, per='pixel'),
-    'spat-l2': lambda m, x, y: spat_attack(m, x, y, eps=0.5, alpha=0.1, steps=2, norm='l2', loss='kl'),
+    'spat-l2': lambda m, x, y: spat_attack(m, x, y, eps=0.5, alpha=0.1, steps=2, norm='l2', loss='kl', top_k=10),
 }
 
 devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
-dtypes = {'cpu': [torch.bfloat16], 'cuda': [torch.bfloat16, torch.float16]}
+dtypes = {'cpu': [torch.bfloat16, torch.float16], 'cuda': [torch.bfloat16, torch.float16]}
 
 
 @pytest.mark.parametrize('device,dtype', [(d, t) for d in devices for t in dtypes[d]])
