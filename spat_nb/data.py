@@ -50,7 +50,7 @@ def dataset_info(name:str) -> DatasetInfo:
         raise ValueError(f"Unknown dataset name={name!r}; expected one of: {', '.join(DATASETS)}")
     return DATASETS[name]
 
-# %% ../nbs/00_data.ipynb #60344ac0
+# %% ../nbs/00_data.ipynb #dbcbd7c8
 def _check_count(value, name, low, high):
     if value is not None and not (isinstance(value, (int, np.integer)) and low <= value <= high):
         raise ValueError(f"{name}={value!r} is out of range; expected an integer in [{low}, {high}] or None")
@@ -60,18 +60,17 @@ def stratified_subset(labels:np.ndarray, # integer class labels
                       seed:int=0,        # seeds which indices are kept
                       name:str='n',      # the argument name used in error messages
                      ) -> np.ndarray:
-    "Indices of a class-stratified random subset of size `n` (all indices, in order, when `n` is None)."
+    "Indices, in random order, of a class-stratified subset of size `n` (all indices, in order, when `n` is None)."
     n_classes = len(np.unique(labels))
     _check_count(n, name, n_classes, len(labels))
     if n is None or n == len(labels): return np.arange(len(labels))
     keep, _ = train_test_split(np.arange(len(labels)), train_size=n, stratify=labels, random_state=seed)
-    return np.sort(keep)
+    return keep
 
 def stratified_split(labels:np.ndarray, valid_pct:float=0.2, seed:int=0):
-    "Train and valid index arrays of a class-stratified split holding out `valid_pct` of the data."
+    "Train and valid index arrays, each in random order, of a class-stratified split holding out `valid_pct` of the data."
     if not 0 < valid_pct < 1: raise ValueError(f"valid_pct={valid_pct!r} is out of range; expected a float in (0, 1)")
-    train, valid = train_test_split(np.arange(len(labels)), test_size=valid_pct, stratify=labels, random_state=seed)
-    return np.sort(train), np.sort(valid)
+    return train_test_split(np.arange(len(labels)), test_size=valid_pct, stratify=labels, random_state=seed)
 
 # %% ../nbs/00_data.ipynb #3ccd089a
 def _load_mnist5k():

@@ -1,0 +1,50 @@
+"The README's main job: `spat_train --out r.json --save m.pth`, offline, on the bundled digits, within 3 minutes."
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from spat_nb.data import get_dls
+from spat_nb.models import load_model
+
+exe = shutil.which('spat_train') or str(Path(sys.executable).parent/'spat_train')
+
+
+def test_default_run_writes_results_and_a_loadable_model(tmp_path):
+    start = time.perf_counter()
+    res = subprocess.run([exe, '--out', 'r.json', '--save', 'm.pth'], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - start
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert wall < 180, f"spat_train took {wall:.0f}s; the README promises at most 3 minutes"
+    assert 'AutoAttack' in res.stdout and 'PGD-20' in res.stdout
+
+    report = json.loads((tmp_path/'r.json').read_text())
+    assert {'dataset', 'arch', 'method', 'eps', 'seed'} <= set(report['config'])
+    assert report['config']['method'] == 'spat' and report['config']['dataset'] == 'mnist5k'
+    results, n_eval = report['results'], report['n_eval']
+    assert all(0 <= results[k] <= 1 for k in ('clean', 'pgd20', 'autoattack'))
+    assert results['autoattack'] <= results['pgd20'] <= results[f'clean_first_{n_eval}']
+    assert report['timings']['total_s'] > 0
+
+    model = load_model(tmp_path/'m.pth')
+    dls = get_dls('mnist5k', bs=500, seed=report['config']['seed'], device='cpu')
+    x, y = dls.valid_ds.images.float() / 255, dls.valid_ds.labels
+    with torch.no_grad(): clean = (model(x).argmax(1) == y).float().mean().item()
+    assert abs(clean - results['clean']) < 1e-9, (clean, results['clean'])
+
+
+def test_cifar_recipe_runs_on_the_fixture(tmp_path):
+    "The CIFAR path of the command, on a tiny archive in the official format (no download)."
+    from spat_nb.data import write_cifar_fixture
+    write_cifar_fixture(tmp_path, 'cifar10', n_per_file=20)
+    res = subprocess.run([exe, '--dataset', 'cifar10', '--data_path', str(tmp_path), '--arch', 'small_cnn', '--epochs', '1',
+                          '--n_eval', '20', '--no_autoattack', '--out', 'r.json', '--method', 'trades'],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    report = json.loads((tmp_path/'r.json').read_text())
+    assert report['config']['eps'] == 8/255 and report['config']['dataset'] == 'cifar10'
+    assert 'autoattack' not in report['results'] and 0 <= report['results']['pgd20'] <= 1
