@@ -11,7 +11,7 @@ from fastai.learner import Learner
 from fastai.torch_core import set_seed
 
 from spat_nb.attacks import Attack
-from spat_nb.callbacks import (AdversarialTraining, EpochSeed, MARTCallback, PGDATCallback, RobustAccuracy,
+from spat_nb.callbacks import (EpochSeed, MARTCallback, PGDATCallback, RobustAccuracy,
                                SPATCallback, TRADESCallback)
 from spat_nb.data import get_dls
 from spat_nb.models import get_model
