@@ -41,7 +41,7 @@ class SharedMask:
     "SPAT's step weighting: `floor + (1 − floor) · m`, with `m` the shared-pixel mask (see `shared_pixel_mask`)."
     score: str = 'sign'          # 'sign', 'soft', or a callable on the class directions
     per: str = 'element'         # 'element' or 'pixel'
-    top_k: int | None = None     # classes the score runs over (None: every other class)
+    top_k: int | None = 9        # the most probable other classes the score runs over: all of them up to 10 classes (None: always all)
     threshold: float | None = None  # hard mask 1[s >= threshold]; None: the soft score
     floor: float = 0.5           # λ: the step weight where the mask is 0
     refresh: bool = False        # recompute the mask at every step instead of once at the clean input
@@ -49,6 +49,9 @@ class SharedMask:
         _check(0 <= self.floor <= 1, 'floor', self.floor, "a float in [0, 1]")
         mask_from_directions(torch.zeros(2, 1, 1, 1, 1), self.score, self.per, self.threshold)  # validates the options
         _check(self.top_k is None or self.top_k >= 1, 'top_k', self.top_k, "an integer >= 1 or None")
+        if self.top_k == 1 and isinstance(self.score, str):   # one direction always agrees with itself
+            raise ValueError(f"top_k=1 is out of range for score={self.score!r}; expected an integer >= 2 or None: the agreement "
+                             "of a single class direction is 1 everywhere, so the mask would be constant and SPAT would be plain PGD")
     def mask(self, directions):
         "The mask in [0,1], shaped like the images, from class directions `(K', B, C, H, W)`."
         return mask_from_directions(directions, self.score, self.per, self.threshold)
@@ -83,20 +86,23 @@ class Attack:
 
     def __call__(self, model:nn.Module, x:torch.Tensor, y:torch.Tensor|None=None) -> torch.Tensor:
         "Adversarial versions of `x` (float in [0,1]) for labels `y` (targets if `targeted`; optional for loss 'kl')."
-        x = _plain(x).detach()  # fastai's typed tensors add dispatch overhead to every op of the loop
+        x = _plain(x).detach()  # fastai's typed tensors add dispatch overhead to every op of the loop; detach: a new tensor, no copy
         y = None if y is None else _plain(y)
         if x.is_floating_point() is False or x.dim() != 4: raise ValueError(f"x must be a float batch (B, C, H, W) in [0, 1], got {x.dtype} {tuple(x.shape)}")
         with attack_guard(model, self.train_bn):
+            # a compiled backward frees its buffers, but the mask's per-class backward passes reuse one graph: they run eagerly
+            eager = getattr(model, '_orig_mod', model)
+            if self._refresh: model = eager
             needs_clean = self.loss == 'kl' or self.mask is not None or y is None
-            x_clean = x.clone().requires_grad_(self.mask is not None)
-            logits = model(x_clean) if needs_clean else None
+            x_clean = x.detach().requires_grad_(self.mask is not None)   # an alias that may carry a graph; x stays a constant
+            logits = (eager if self.mask is not None else model)(x_clean) if needs_clean else None
             if y is None:
                 if self.loss != 'kl' and self.mask is None: raise ValueError(f"y is required for loss={self.loss!r}")
                 y = logits.detach().argmax(1)
             clean_log_probs = F.log_softmax(logits.detach().float(), 1) if self.loss == 'kl' else None
             weight = None
             if self.mask is not None:
-                d, _, _ = class_directions(model, x_clean, y, self.mask.top_k, logits=logits)
+                d, _, _ = class_directions(eager, x_clean, y, self.mask.top_k, logits=logits)
                 m = self.mask.mask(d)
                 weight, self.last_mask_mean = self.mask.weight(m), m.mean().detach()
             best = None
@@ -106,7 +112,18 @@ class Attack:
                 best = self._keep_best(model, x_adv, y, clean_log_probs, best)
             return best[0]
 
-    def _init_delta(self, x):
+    def _bounds(self, x):
+        "Per-element bounds `lo ≤ δ ≤ hi` that keep `x + δ` in [0,1] and, for ℓ∞, δ in the ε-ball."
+        lo, hi = -x, 1 - x
+        if self.norm == 'linf': lo, hi = lo.clamp_(min=-self.eps), hi.clamp_(max=self.eps)
+        return lo, hi
+
+    def _project_(self, delta, lo, hi):
+        "Project δ in place: onto the ℓ2 ball (ℓ∞ is in the bounds), then into the bounds."
+        if self.norm == 'l2': delta.mul_((self.eps / _l2(delta)).clamp_(max=1)[:, None, None, None])
+        return delta.clamp_(lo, hi)
+
+    def _init_delta(self, x, lo, hi):
         if self.start == 'zero': return torch.zeros_like(x)
         if self.start == 'trades': delta = 0.001 * torch.randn_like(x)
         elif self.norm == 'linf': delta = (torch.rand_like(x) * 2 - 1) * self.eps
@@ -114,27 +131,40 @@ class Attack:
             delta = torch.randn_like(x)
             radius = self.eps * torch.rand(len(x), device=x.device) ** (1 / x[0].numel())
             delta = delta * (radius / _l2(delta))[:, None, None, None]
-        return self._project(x, delta)
+        return self._project_(delta, lo, hi)
 
-    def _project(self, x, delta):
-        if self.norm == 'linf': delta = delta.clamp(-self.eps, self.eps)
-        else: delta = delta * (self.eps / _l2(delta)).clamp(max=1)[:, None, None, None]
-        return (x + delta).clamp(0, 1) - x
+    def _step_sizes(self, weight):
+        "`±α·w`: a float for plain steps, a tensor of per-element sizes for SPAT."
+        alpha = -self.alpha if self.targeted else self.alpha
+        return alpha if weight is None else alpha * weight
 
     def _ascend(self, model, x, y, clean_log_probs, weight):
-        objective, sign = OBJECTIVES[self.loss], (-1 if self.targeted else 1)
-        scale = _fp16_grad_scale(x.device.type)
-        delta = self._init_delta(x)
+        objective, scale = OBJECTIVES[self.loss], _fp16_grad_scale(x.device.type)
+        lo, hi = self._bounds(x)
+        step_sizes = self._step_sizes(weight)
+        delta = self._init_delta(x, lo, hi).requires_grad_(True)
         for _ in range(self.steps):
-            delta.requires_grad_(True)
             logits = model(x + delta)
-            grad, = torch.autograd.grad(objective(logits, y, clean_log_probs).sum() * scale, delta, retain_graph=self._refresh)
-            if self._refresh: weight = self.mask.weight(self.mask.mask(class_directions(model, delta, y, self.mask.top_k, logits=logits)[0]))
+            loss = objective(logits, y, clean_log_probs).sum() * scale
+            if self._refresh: grad, step_sizes = self._refreshed_step(model, delta, y, logits, loss)
+            else: grad, = torch.autograd.grad(loss, delta)
             with torch.no_grad():
-                step = grad.sign() if self.norm == 'linf' else grad / _l2(grad)[:, None, None, None]
-                if weight is not None: step = step * weight
-                delta = self._project(x, delta.detach() + sign * self.alpha * step)
+                direction = grad.sign_() if self.norm == 'linf' else grad.div_(_l2(grad)[:, None, None, None])
+                if torch.is_tensor(step_sizes): delta.addcmul_(direction, step_sizes)
+                else: delta.add_(direction, alpha=step_sizes)
+                self._project_(delta, lo, hi)
         return (x + delta).detach()
+
+    def _refreshed_step(self, model, delta, y, logits, loss):
+        "The objective's gradient and the step sizes at the current point, with the mask recomputed there."
+        if self.mask.top_k is None or self.mask.top_k >= logits.shape[1] - 1:
+            g, = torch.autograd.grad(loss, logits)   # through the objective only: the model's graph is left for the directions
+            d, others, _ = class_directions(model, delta, y, self.mask.top_k, logits=logits)
+            grad = torch.einsum('kb...,bk->b...', d, g.gather(1, others).to(d.dtype))   # ∇L = Σ_k g_k d_k, exact
+        else:
+            grad, = torch.autograd.grad(loss, delta, retain_graph=True)
+            d, _, _ = class_directions(model, delta, y, self.mask.top_k, logits=logits)
+        return grad, self._step_sizes(self.mask.weight(self.mask.mask(d)))
 
     @property
     def _refresh(self): return self.mask is not None and self.mask.refresh
@@ -168,7 +198,7 @@ def trades_attack(model, x, eps:float, alpha:float, steps:int=10, y=None, **kwar
     return Attack(eps, alpha, steps, **{'loss': 'kl', 'start': 'trades', **kwargs})(model, x, y)
 
 def spat_attack(model, x, y, eps:float, alpha:float, steps:int=10, loss:str='ce',
-                score='sign', per:str='element', top_k:int|None=None, threshold:float|None=None,
+                score='sign', per:str='element', top_k:int|None=9, threshold:float|None=None,
                 floor:float=0.5, refresh:bool=False, **kwargs) -> torch.Tensor:
     "SPAT: PGD (`loss='ce'`) or TRADES-KL (`loss='kl'`) with steps weighted towards pixels shared by all classes."
     mask = SharedMask(score, per, top_k, threshold, floor, refresh)

@@ -34,16 +34,20 @@ class AdversarialTraining(Callback):
     needs_both = False                                # whether the loss needs the logits of the other input too
 
     def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10, norm:str='linf', restarts:int=1,
-                 start:str|None=None, mask:SharedMask|None=None, train_bn:bool=False, eps_warmup:float=0.):
+                 start:str|None=None, mask:SharedMask|None=None, train_bn:bool=False, eps_warmup:float=0.,
+                 compile_attack:bool=False):
         self.attack = Attack(eps, alpha, steps, norm, self.attack_loss, False, start or self.attack_start, restarts, mask, train_bn)
         if not eps_warmup >= 0: raise ValueError(f"eps_warmup={eps_warmup!r} is out of range; expected a number of epochs >= 0")
-        self.eps_warmup = eps_warmup
+        self.eps_warmup, self.compile_attack = eps_warmup, compile_attack
 
     def outer_loss(self, logits_clean, logits_adv, y):
         "The training loss; None keeps fastai's `loss_func` on its own forward pass."
         return None
 
     def before_fit(self):
+        # the unwrapped module: a pass through a DDP wrapper outside the training forward would confuse its reducer
+        self.attack_model = unwrap_model(self.learn.model)
+        if self.compile_attack: self.attack_model = torch.compile(self.attack_model)
         self._stat_metrics = [ValueMetric(self._success_rate, 'adv_success')]
         if self.attack.mask is not None: self._stat_metrics.append(ValueMetric(self._mask_density, 'mask_density'))
         self.learn.metrics = self.learn.metrics + self._stat_metrics
@@ -56,7 +60,7 @@ class AdversarialTraining(Callback):
         x, y = self.xb[0].as_subclass(torch.Tensor), self.yb[0].as_subclass(torch.Tensor)
         self.learn.xb, self.learn.yb = (x,), (y,)
         attack = self.scheduled_attack()
-        with self._autocast(x): self.x_adv = attack(unwrap_model(self.learn.model), x, y)
+        with self._autocast(x): self.x_adv = attack(self.attack_model, x, y)
         self.x_clean = x
         if attack.mask is not None: self._mask_sum += attack.last_mask_mean * len(y)
         if self.train_on == 'adv': self.learn.xb = (self.x_adv,)
@@ -140,7 +144,7 @@ class SPATCallback(AdversarialTraining):
                  beta:float=6.,           # TRADES weight, with outer='trades'
                  score='sign',            # shared-pixel score: 'sign', 'soft' or a callable
                  per:str='element',       # 'element' or 'pixel'
-                 top_k:int|None=None,     # classes the score runs over (None: every other class)
+                 top_k:int|None=9,        # the most probable other classes the score runs over (all of them up to 10 classes; None: always all)
                  threshold:float|None=None, # hard mask at this score (None: soft mask)
                  floor:float=0.5,         # λ, the step weight on non-shared pixels
                  refresh:bool=False,      # recompute the mask at every attack step

@@ -1,0 +1,61 @@
+"The benchmark scripts run and write what RESULTS.md is built from; no timing is asserted (a benchmark is a measurement)."
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT/'benchmarks'))
+from bench_at import PeakTensorMemory  # noqa: E402
+
+
+def run(script, *args):
+    res = subprocess.run([sys.executable, str(ROOT/'benchmarks'/script), *args], capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res.stdout
+
+
+def test_peak_tensor_memory_counts_live_storages_only():
+    with PeakTensorMemory() as tracker:
+        a = torch.zeros(1000)                 # 4,000 bytes
+        b = torch.zeros(500)                  # 2,000 bytes: 6,000 alive
+        a.add_(1); a[:10].zero_()             # in place and a view: no new storage
+        del a
+        c = torch.ones(250)                   # 1,000 bytes: 3,000 alive
+    assert tracker.peak == 6000 and tracker.current == 3000
+    del b, c
+
+
+def test_bench_at_smoke(tmp_path):
+    out = tmp_path/'bench.json'
+    stdout = run('bench_at.py', '--settings', 'mnist', 'cifar100', '--rounds', '1', '--batches', '1', '--bs', '4',
+                 '--steps', '2', '--compile', 'none', '--json', str(out))
+    res = json.loads(out.read_text())
+    assert {'date', 'device', 'torch', 'command', 'wall_s'} <= set(res['meta'])
+    mnist = {r['method']: r for r in res['settings']['mnist']['rows']}
+    expected = {'standard', 'PGD-AT', 'TRADES', 'SPAT (default: sign, element)', 'SPAT soft', 'SPAT sign, per pixel',
+                'SPAT hard (sign >= 0.8)', 'SPAT refresh every step', 'SPAT top-2', 'mask floor', 'mask floor (vmap)',
+                'ART AdversarialTrainerMadryPGD'}
+    assert expected <= set(mnist)
+    assert mnist['PGD-AT']['ratio_to_pgdat'] == 1 and mnist['PGD-AT']['memory_ratio_to_pgdat'] == 1
+    for r in mnist.values(): assert r['s_per_batch'] > 0 and r['peak_mib'] > 0
+    assert {'SPAT (default: top-9)', 'SPAT top-2', 'mask floor: top-9'} <= {r['method'] for r in res['settings']['cifar100']['rows']}
+    assert 'SPAT overhead / mask floor' in res['settings']['mnist']['derived']
+    assert 'ART epoch / our PGD-AT epoch' in res['settings']['mnist']['derived']
+    assert '| PGD-AT |' in stdout and 'data path' in stdout
+
+
+def test_bench_at_bad_argument():
+    res = subprocess.run([sys.executable, str(ROOT/'benchmarks'/'bench_at.py'), '--steps', '0'], capture_output=True, text=True)
+    assert res.returncode == 2 and '--steps=0 is out of range' in res.stderr
+
+
+def test_amortised_accuracy_smoke(tmp_path):
+    out = tmp_path/'amortised.json'
+    run('amortised_accuracy.py', '--seeds', '0', '--epochs', '1', '--n', '50', '--methods', 'PGD-AT', 'SPAT top-2', '--json', str(out))
+    res = json.loads(out.read_text())
+    assert [r['method'] for r in res['runs']] == ['PGD-AT', 'SPAT top-2']
+    for r in res['runs']:
+        assert 0 <= r['pgd20_worst'] <= min(r['pgd20_ce'], r['pgd20_cw']) <= r['clean'] <= 1
