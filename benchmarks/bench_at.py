@@ -204,7 +204,7 @@ def run_setting(name, args, device, log):
             'rounds': rounds, 'rows': rows, 'derived': derived}
 
 def derive(rows, steps):
-    "The figures the targets are stated in."
+    "The figures the targets are stated in: ratios to PGD-AT are medians of per-round ratios, the rest ratios of medians."
     by = {r['method']: r for r in rows}
     t = lambda m: by[m]['s_per_batch']
     out = {}
@@ -221,10 +221,10 @@ def derive(rows, steps):
         out['mask floor / PGD-AT'] = t(floor) / t('PGD-AT')
     if 'mask floor (vmap)' in by: out['vmap floor / loop floor'] = t('mask floor (vmap)') / t('mask floor')
     art = 'ART AdversarialTrainerMadryPGD'
-    if art in by: out['ART epoch / our PGD-AT epoch'] = t(art) / t('PGD-AT')
+    if art in by: out['ART epoch / our PGD-AT epoch'] = by[art]['ratio_to_pgdat']
     if 'SPAT, compiled attack' in by:
         out['compiled SPAT / compiled PGD-AT'] = t('SPAT, compiled attack') / t('PGD-AT, compiled attack')
-        out['compiled PGD-AT / eager PGD-AT'] = t('PGD-AT, compiled attack') / t('PGD-AT')
+        out['compiled PGD-AT / eager PGD-AT'] = by['PGD-AT, compiled attack']['ratio_to_pgdat']
     return out
 
 def data_path(dataset, bs, device, n_batches=20):
@@ -273,6 +273,7 @@ def main(argv=None):
     p.add_argument('--only', nargs='+', default=None, help='only methods whose name contains one of these (with standard and PGD-AT)')
     p.add_argument('--bf16', action='store_true', help='bf16 autocast (fastai to_bf16); default on cuda')
     p.add_argument('--channels-last', action='store_true', help='channels_last memory format; default on cuda')
+    p.add_argument('--fp32', action='store_true', help='on cuda: float32 and contiguous instead (ART trains in float32)')
     p.add_argument('--profile', action='store_true', help='profile one pass of PGD-AT and default SPAT on CIFAR-10 shapes')
     p.add_argument('--json', default=None, help='write every figure to this file')
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s own)')
@@ -283,7 +284,7 @@ def main(argv=None):
     device = torch.device(args.device)
     if device.type == 'cuda':
         if not torch.cuda.is_available(): p.error("--device cuda: no CUDA device is available")
-        args.bf16 = args.channels_last = True
+        if not args.fp32: args.bf16 = args.channels_last = True
         torch.backends.cudnn.benchmark = True
     if args.threads: torch.set_num_threads(args.threads)
     settings = args.settings or (['mnist', 'cifar10', 'cifar100'] + (['cifar10-wrn'] if device.type == 'cuda' else []))

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .masks import attack_guard, class_directions, mask_from_directions
+from .masks import attack_guard, class_directions, fp16_grad_scale, mask_from_directions
 
 # %% auto #0
 __all__ = ['OBJECTIVES', 'ce_objective', 'cw_objective', 'kl_objective', 'SharedMask', 'Attack', 'pgd', 'trades_attack',
@@ -86,7 +86,7 @@ class Attack:
 
     def __call__(self, model:nn.Module, x:torch.Tensor, y:torch.Tensor|None=None) -> torch.Tensor:
         "Adversarial versions of `x` (float in [0,1]) for labels `y` (targets if `targeted`; optional for loss 'kl')."
-        x = _plain(x).detach()  # fastai's typed tensors add dispatch overhead to every op of the loop; detach: a new tensor, no copy
+        x = _plain(x).detach()  # fastai's typed tensors add dispatch overhead to every op of the loop
         y = None if y is None else _plain(y)
         if x.is_floating_point() is False or x.dim() != 4: raise ValueError(f"x must be a float batch (B, C, H, W) in [0, 1], got {x.dtype} {tuple(x.shape)}")
         with attack_guard(model, self.train_bn):
@@ -94,7 +94,7 @@ class Attack:
             eager = getattr(model, '_orig_mod', model)
             if self._refresh: model = eager
             needs_clean = self.loss == 'kl' or self.mask is not None or y is None
-            x_clean = x.detach().requires_grad_(self.mask is not None)   # an alias that may carry a graph; x stays a constant
+            x_clean = x.clone().requires_grad_() if self.mask is not None else x   # a copy carries the mask's graph (x may be an inference tensor)
             logits = (eager if self.mask is not None else model)(x_clean) if needs_clean else None
             if y is None:
                 if self.loss != 'kl' and self.mask is None: raise ValueError(f"y is required for loss={self.loss!r}")
@@ -103,6 +103,9 @@ class Attack:
             weight = None
             if self.mask is not None:
                 d, _, _ = class_directions(eager, x_clean, y, self.mask.top_k, logits=logits)
+                if len(d) == 1 and isinstance(self.mask.score, str):
+                    raise ValueError(f"the model has {logits.shape[1]} classes, so the mask would have one class direction; score="
+                                     f"{self.mask.score!r} needs at least 3 classes (one direction always agrees with itself)")
                 m = self.mask.mask(d)
                 weight, self.last_mask_mean = self.mask.weight(m), m.mean().detach()
             best = None
@@ -139,7 +142,7 @@ class Attack:
         return alpha if weight is None else alpha * weight
 
     def _ascend(self, model, x, y, clean_log_probs, weight):
-        objective, scale = OBJECTIVES[self.loss], _fp16_grad_scale(x.device.type)
+        objective, scale = OBJECTIVES[self.loss], fp16_grad_scale(x.device.type)
         lo, hi = self._bounds(x)
         step_sizes = self._step_sizes(weight)
         delta = self._init_delta(x, lo, hi).requires_grad_(True)
@@ -182,11 +185,6 @@ class Attack:
 
 def _l2(t): return t.flatten(1).norm(dim=1).clamp_min(1e-12)
 def _plain(t): return t.as_subclass(torch.Tensor) if type(t) is not torch.Tensor else t
-
-def _fp16_grad_scale(device_type):
-    "A constant loss scale under float16 autocast, so that small input gradients do not underflow to 0 in the backward pass."
-    fp16 = torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) == torch.float16
-    return 1024. if fp16 else 1.
 
 # %% ../nbs/03_attacks.ipynb #b6e410f0
 def pgd(model, x, y, eps:float, alpha:float, steps:int=10, **kwargs) -> torch.Tensor:

@@ -12,8 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['MASK_SCORES', 'attack_guard', 'model_snapshot', 'assert_model_unchanged', 'other_classes', 'class_directions',
-           'sign_agreement', 'soft_agreement', 'mask_from_directions', 'shared_pixel_mask']
+__all__ = ['MASK_SCORES', 'attack_guard', 'model_snapshot', 'assert_model_unchanged', 'other_classes', 'fp16_grad_scale',
+           'class_directions', 'sign_agreement', 'soft_agreement', 'mask_from_directions', 'shared_pixel_mask']
 
 # %% ../nbs/02_masks.ipynb #d8cbc560
 @contextmanager
@@ -60,6 +60,11 @@ def other_classes(logits:torch.Tensor, y:torch.Tensor, top_k:int|None=None) -> t
     if top_k < 1: raise ValueError(f"top_k={top_k!r} is out of range; expected an integer >= 1 or None")
     return logits.detach().scatter(1, y[:, None], float('-inf')).topk(top_k, dim=1).indices
 
+def fp16_grad_scale(device_type:str) -> float:
+    "A constant loss scale under float16 autocast, so that small input gradients do not underflow to 0 in the backward pass."
+    fp16 = torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) == torch.float16
+    return 1024. if fp16 else 1.
+
 def class_directions(model:nn.Module,          # takes [0,1] images
                      x:torch.Tensor,           # images (B, C, H, W)
                      y:torch.Tensor,           # labels (B,)
@@ -72,14 +77,14 @@ def class_directions(model:nn.Module,          # takes [0,1] images
         x = x.detach().requires_grad_(True)
         logits = model(x)
     others = other_classes(logits, y, top_k)
-    n_classes = logits.shape[1]
-    cotangents = (F.one_hot(others.T, n_classes) - F.one_hot(y, n_classes)).to(logits.dtype)
+    n_classes, scale = logits.shape[1], fp16_grad_scale(x.device.type)
+    cotangents = ((F.one_hot(others.T, n_classes) - F.one_hot(y, n_classes)) * scale).to(logits.dtype)
     if batched:
         d, = torch.autograd.grad(logits, x, cotangents, is_grads_batched=True)
     else:  # the graph is kept for every class but the last, then freed as by any backward pass
         d = x.new_empty((len(cotangents), *x.shape))
         for j, c in enumerate(cotangents): d[j], = torch.autograd.grad(logits, x, c, retain_graph=j < len(cotangents) - 1)
-    return d, others, logits.detach()
+    return (d if scale == 1 else d.div_(scale)), others, logits.detach()
 
 # %% ../nbs/02_masks.ipynb #c4e60c47
 def sign_agreement(d:torch.Tensor) -> torch.Tensor:

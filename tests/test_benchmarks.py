@@ -39,8 +39,7 @@ def test_bench_at_smoke(tmp_path):
                 'SPAT hard (sign >= 0.8)', 'SPAT refresh every step', 'SPAT top-2', 'mask floor', 'mask floor (vmap)',
                 'ART AdversarialTrainerMadryPGD'}
     assert expected <= set(mnist)
-    assert mnist['PGD-AT']['ratio_to_pgdat'] == 1 and mnist['PGD-AT']['memory_ratio_to_pgdat'] == 1
-    for r in mnist.values(): assert r['s_per_batch'] > 0 and r['peak_mib'] > 0
+    for r in mnist.values(): assert r['s_per_batch'] > 0 and r['peak_mib'] > 0 and len(r['times']) == 1
     assert {'SPAT (default: top-9)', 'SPAT top-2', 'mask floor: top-9'} <= {r['method'] for r in res['settings']['cifar100']['rows']}
     assert 'SPAT overhead / mask floor' in res['settings']['mnist']['derived']
     assert 'ART epoch / our PGD-AT epoch' in res['settings']['mnist']['derived']
@@ -57,5 +56,5 @@ def test_amortised_accuracy_smoke(tmp_path):
     run('amortised_accuracy.py', '--seeds', '0', '--epochs', '1', '--n', '50', '--methods', 'PGD-AT', 'SPAT top-2', '--json', str(out))
     res = json.loads(out.read_text())
     assert [r['method'] for r in res['runs']] == ['PGD-AT', 'SPAT top-2']
-    for r in res['runs']:
-        assert 0 <= r['pgd20_worst'] <= min(r['pgd20_ce'], r['pgd20_cw']) <= r['clean'] <= 1
+    for r in res['runs']:   # one epoch on the 4,000 digits trains well past chance; the attacks break some digits
+        assert 0.5 < r['clean'] <= 1 and r['pgd20_worst'] < r['clean']

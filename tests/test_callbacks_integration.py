@@ -122,14 +122,14 @@ def test_bad_arguments_fail_at_construction(make, message):
 
 
 def test_compiled_attack_trains_through_the_compiled_module_and_matches_eager():
-    "compile_attack=True: the attack runs through torch.compile of the learner's module, with the eager attack's result."
+    "compile_attack=True: SPAT's steps run through torch.compile of the learner's module (its mask eagerly), with the eager result."
     class RecordAdversarial(Callback):
-        order = PGDATCallback.order + 1
+        order = SPATCallback.order + 1
         def before_batch(self): self.learn.x_adv_seen = self.xb[0].clone()
     runs = {}
     for compiled in (False, True):
         learn = make_learner(n_train=64, bs=32)
-        cb = PGDATCallback(**BUDGET, compile_attack=compiled)
+        cb = SPATCallback(**BUDGET, compile_attack=compiled)
         learn.fit(1, 1e-3, cbs=[cb, RecordAdversarial(), EpochSeed(0)])
         runs[compiled] = learn.x_adv_seen, state(learn)
         if compiled:
