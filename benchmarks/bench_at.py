@@ -18,7 +18,6 @@ os.environ.setdefault('TQDM_DISABLE', '1')   # ART's trainer draws progress bars
 warnings.filterwarnings('ignore', message='.*torch.jit.script.*')
 warnings.filterwarnings('ignore', message='.*CUDA autocast.*')
 
-import numpy as np
 import torch
 import torch.nn as nn
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -192,7 +191,7 @@ def run_setting(name, args, device, log):
                      'peak_mib': None if peaks[m] is None else peaks[m] / 2**20,
                      'memory_ratio_to_pgdat': None if peaks[m] is None else peaks[m] / peaks['PGD-AT'],
                      'first_pass_s': first_pass[m], 'times': times[m]})
-    log(f"\n| method | s/batch | images/s | × PGD-AT time (min–max over rounds) | peak MiB | × PGD-AT memory |\n|---|---|---|---|---|---|")
+    log("\n| method | s/batch | images/s | × PGD-AT time (min–max over rounds) | peak MiB | × PGD-AT memory |\n|---|---|---|---|---|---|")
     for r in rows:
         mem = '–' if r['peak_mib'] is None else f"{r['peak_mib']:.0f}"
         mem_ratio = '–' if r['memory_ratio_to_pgdat'] is None else f"{r['memory_ratio_to_pgdat']:.2f}"
