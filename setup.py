@@ -39,7 +39,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_path'], f"{cfg['lib_path']}.*"]),
     include_package_data=True,
     install_requires=requirement_list('requirements'),
-    extras_require={'dev': requirement_list('dev_requirements'), 'eval': requirement_list('eval_requirements')},
+    extras_require={'dev': requirement_list('dev_requirements')},
     python_requires=f'>={min_python}',
     long_description=(here/'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The GPU kit's dry run on a CPU: a fresh virtualenv that holds only what the GPU machine has (torch, numpy, pandas,
+# matplotlib, scipy, scikit-learn, accelerate, ... at versions close to its own), the kit's wheels installed --no-deps
+# exactly as run.sh installs them there, then run.sh --dry-run with tiny shapes. An import the wheel list forgot fails here.
+#
+#   bash benchmarks/gpu/dry_run.sh [OUTDIR]      OUTDIR defaults to a temporary folder
+#
+# Environment: KIT_VENV (default /tmp/spat_kit_venv), PYTHON (default python3), TORCH_PIN (default the capped local wheels).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+kit=benchmarks/gpu
+out="${1:-$(mktemp -d)}"
+venv="${KIT_VENV:-/tmp/spat_kit_venv}"
+torch_pin="${TORCH_PIN:-torch==2.14.1 torchvision==0.29.1}"
+start=$SECONDS
+quiet() { "$@" 2>&1 | { grep -v '^WARNING: Location .* is ignored' || true; }; }
+
+echo "==> the GPU machine's packages, in a fresh virtualenv $venv"
+"${PYTHON:-python3}" -m venv --clear "$venv"
+pyver=$("$venv/bin/python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+# shellcheck disable=SC2086
+quiet "$venv/bin/pip" install -q $torch_pin numpy pandas matplotlib scipy scikit-learn accelerate pillow pyyaml requests rich tqdm pytest \
+  six joblib threadpoolctl psutil packaging cloudpickle pygments typing-extensions setuptools
+# keep only what the GPU machine has: anything pip brought along that is not on its list goes
+extra=$("$venv/bin/python" - "$kit/gpu_machine_packages.txt" <<'PY'
+import re, sys
+from importlib.metadata import distributions
+norm = lambda n: re.sub(r'[-_.]+', '-', n).lower()
+gpu = {norm(l.strip()) for l in open(sys.argv[1]) if l.strip() and not l.startswith('#')} | {'pip', 'setuptools'}
+print(' '.join(sorted({norm(d.metadata['Name']) for d in distributions()} - gpu)))
+PY
+)
+if [ -n "$extra" ]; then echo "removing what the GPU machine lacks: $extra"; quiet "$venv/bin/pip" uninstall -q -y $extra; fi
+
+echo "==> the kit's wheels, for this Python ($pyver)"
+wheels=$(mktemp -d)
+bash $kit/fetch_wheels.sh "$wheels" "$pyver"
+
+echo "==> run.sh --dry-run into $out"
+PYTHON="$venv/bin/python" KIT_WHEELS="$wheels" KIT_SITE="$(mktemp -d)" bash $kit/run.sh --dry-run "$out"
+echo "==> dry run passed in $((SECONDS - start))s"

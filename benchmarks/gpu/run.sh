@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The GPU kit: install the carried wheels, print the machine, then run each part under its own time budget. Each part
+# writes result.json and log.txt into OUTDIR/<part>/ (four parts, eight files: what the device tool brings back).
+#
+#   bash benchmarks/gpu/run.sh OUTDIR              on a GPU machine: at most about 8 minutes on an H100
+#   bash benchmarks/gpu/run.sh --dry-run OUTDIR    on a CPU, tiny shapes: proves the scripts and the wheel set
+#
+# The device call, from the repository root here (after bash benchmarks/gpu/fetch_wheels.sh):
+#   run(command="bash benchmarks/gpu/run.sh $OUT", carry=[".whl"], timeout_s=540)
+#
+# Environment: PYTHON (default python3), KIT_WHEELS (default .whl), KIT_SITE (default /tmp/spat_kit_site).
+# Parts and budgets (seconds, GPU): checks 130, cells 60, bench 220, bench_fp32 55: 465 s, with the install and imports
+# about 8 minutes at most. On an H100 on 2026-11-26 the parts took about 110, 42, 119 (before its compiled rows) and 47 s.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+dry=0
+if [ "${1:-}" = --dry-run ]; then dry=1; shift; fi
+if [ $# -ne 1 ] || [[ "$1" == -* ]]; then echo "usage: bash benchmarks/gpu/run.sh [--dry-run] OUTDIR" >&2; exit 2; fi
+out="$1"
+py="${PYTHON:-python3}"
+wheels="${KIT_WHEELS:-.whl}"
+site="${KIT_SITE:-/tmp/spat_kit_site}"
+kit=benchmarks/gpu
+start=$SECONDS
+
+# the cheap checks first: wheels, output folder, interpreter
+if ! ls "$wheels"/*.whl >/dev/null 2>&1; then
+  echo "run.sh: no wheels in '$wheels'; run 'bash $kit/fetch_wheels.sh' first (and carry .whl to the GPU machine)" >&2; exit 2
+fi
+mkdir -p "$out" && [ -w "$out" ] || { echo "run.sh: OUTDIR '$out' is not a writable folder" >&2; exit 2; }
+command -v "$py" >/dev/null || { echo "run.sh: PYTHON '$py' is not an interpreter on the PATH" >&2; exit 2; }
+
+echo "==> installing $(ls "$wheels"/*.whl | wc -l) wheels into $site"
+"$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" "$wheels"/*.whl || exit 3
+export PYTHONPATH="$PWD:$site${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg TQDM_DISABLE=1
+"$py" - <<'PY' || exit 3
+import sys; sys.path.insert(0, 'benchmarks/gpu')
+from kitlib import environment
+for k, v in environment().items(): print(f'{k:>16}: {v}')
+import spat_nb.callbacks, spat_nb.evaluate, spat_nb.cli, art.defences.trainer, execnb.shell, fastai.vision.all   # everything the parts import
+print('imports: ok')
+PY
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
+
+status=0
+part() {   # part NAME BUDGET_S COMMAND...: run COMMAND under BUDGET_S seconds; the bench parts' output is their log.txt
+  local name=$1 budget=$2 t0=$SECONDS rc log=/dev/null; shift 2
+  mkdir -p "$out/$name"
+  [[ "$name" == bench* ]] && log="$out/$name/log.txt"   # checks and cells write their own log.txt
+  echo; echo "==> [$((SECONDS - start))s] part $name (budget ${budget}s)"
+  timeout --signal=INT --kill-after=15 "$budget" "$@" 2>&1 | tee -a "$log"
+  rc=${PIPESTATUS[0]}
+  echo "==> part $name: exit $rc after $((SECONDS - t0))s$([ "$rc" = 124 ] || [ "$rc" = 130 ] && echo ' (stopped by its budget)')"
+  [ "$rc" = 0 ] || status=1
+}
+if [ $dry = 1 ]; then
+  part checks 600 "$py" $kit/cuda_checks.py --out "$out/checks" --dry-run
+  part cells 300 "$py" $kit/run_cuda_cells.py --out "$out/cells" --dry-run
+  part bench 600 "$py" benchmarks/bench_at.py --device cpu --settings mnist cifar10 --bs 2 --batches 1 --rounds 1 --steps 1 \
+    --compile none --no-art --json "$out/bench/result.json"
+  part bench_fp32 300 "$py" benchmarks/bench_at.py --device cpu --settings cifar10 --bs 2 --batches 1 --rounds 1 --steps 1 \
+    --compile none --only ART --json "$out/bench_fp32/result.json"
+else
+  part checks 130 "$py" $kit/cuda_checks.py --out "$out/checks"
+  part cells 60 "$py" $kit/run_cuda_cells.py --out "$out/cells"
+  # bf16 + channels_last (the default on cuda), with compiled-attack rows on CIFAR-10 shapes; ART trains in float32,
+  # so it is timed in the next part, against our float32
+  part bench 220 "$py" benchmarks/bench_at.py --device cuda --settings cifar10 cifar10-wrn --compile cifar10 --no-art --profile \
+    --json "$out/bench/result.json"
+  part bench_fp32 55 "$py" benchmarks/bench_at.py --device cuda --fp32 --settings cifar10 --compile none --only ART \
+    --json "$out/bench_fp32/result.json"
+fi
+echo; echo "==> kit finished in $((SECONDS - start))s, exit $status; results in $out"
+exit $status

@@ -1,0 +1,90 @@
+"""The GPU kit (benchmarks/gpu): its dry run on the CPU proves the scripts and that the wheel set is complete; the cheap
+parts (argument checks, cell selection, output merging) are tested on their own."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+ROOT = Path(__file__).parents[1]
+KIT = ROOT/'benchmarks'/'gpu'
+sys.path.insert(0, str(KIT))
+from run_cuda_cells import cuda_notebooks, flags, for_readers, imports, merge, skipped, terminal_text  # noqa: E402
+
+
+def test_dry_run_in_a_virtualenv_with_only_the_gpu_machines_packages(tmp_path):
+    out = tmp_path/'out'
+    env = {**os.environ, 'KIT_VENV': str(tmp_path/'venv')}
+    res = subprocess.run(['bash', str(KIT/'dry_run.sh'), str(out)], capture_output=True, text=True, env=env, timeout=1800)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
+    assert 'imports: ok' in res.stdout and 'dry run passed' in res.stdout
+    for part in ('checks', 'cells', 'bench', 'bench_fp32'):
+        assert (out/part/'result.json').exists() and (out/part/'log.txt').stat().st_size > 0, part
+    checks = json.loads((out/'checks'/'result.json').read_text())
+    names = [c['name'] for c in checks['checks']]
+    assert len(names) >= 29 and all(c['ok'] for c in checks['checks']), [c for c in checks['checks'] if not c['ok']]
+    for prefix in ('train_step/SPAT/fp16', 'train_step/TRADES/bf16', 'attack_leaves_model_untouched/spat/fp16',
+                   'mask_directions_loop_vs_vmap', 'attack_speed', 'compile_attack/agrees_with_eager'):
+        assert any(n.startswith(prefix) for n in names), prefix
+    cells = json.loads((out/'cells'/'result.json').read_text())
+    assert cells['checks'] and all(c['ok'] for c in cells['checks'])
+    bench = json.loads((out/'bench'/'result.json').read_text())
+    assert {'mnist', 'cifar10'} <= set(bench['settings'])
+    art = json.loads((out/'bench_fp32'/'result.json').read_text())
+    assert 'ART epoch / our PGD-AT epoch' in art['settings']['cifar10']['derived']
+
+
+def run_sh(*args, **env):
+    return subprocess.run(['bash', str(KIT/'run.sh'), *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+
+
+def test_run_sh_checks_its_arguments_first(tmp_path):
+    res = run_sh()
+    assert res.returncode == 2 and 'usage' in res.stderr
+    res = run_sh('--dry-run', str(tmp_path/'out'), KIT_WHEELS=str(tmp_path/'nowhere'))
+    assert res.returncode == 2 and 'no wheels' in res.stderr and 'fetch_wheels.sh' in res.stderr
+    (tmp_path/'w').mkdir(); (tmp_path/'w'/'x-1-py3-none-any.whl').write_bytes(b'')
+    (tmp_path/'file').write_text('')
+    res = run_sh('--dry-run', str(tmp_path/'file'/'out'), KIT_WHEELS=str(tmp_path/'w'))
+    assert res.returncode == 2 and 'OUTDIR' in res.stderr
+    res = run_sh('--dry-run', str(tmp_path/'out'), KIT_WHEELS=str(tmp_path/'w'), PYTHON='no-such-python')
+    assert res.returncode == 2 and 'PYTHON' in res.stderr
+
+
+def test_fetch_wheels_refuses_a_bad_python_version(tmp_path):
+    res = subprocess.run(['bash', str(KIT/'fetch_wheels.sh'), str(tmp_path), 'twelve'], capture_output=True, text=True)
+    assert res.returncode == 2 and 'PYTHON_VERSION' in res.stderr
+
+
+def test_wheel_list_pins_every_wheel():
+    lines = [l.strip() for l in (KIT/'wheels.txt').read_text().splitlines() if l.strip() and not l.startswith('#')]
+    assert len(lines) >= 20 and all(l.count('==') == 1 for l in lines), lines
+    names = {l.split('==')[0] for l in lines}
+    assert {'fastai', 'fastcore', 'fasttransform', 'fastprogress', 'plum-dispatch', 'mlxtend',
+            'adversarial-robustness-toolbox', 'execnb'} <= names
+
+
+def test_cell_selection():
+    assert flags('#| cuda\n#| hide\nx = 1') == {'cuda', 'hide'}
+    assert imports('import torch\nx = 1') and imports('#| export\nfrom a import b') and not imports('x = "import y"')
+    assert skipped('#| eval: false\nimport x') and skipped('import nbdev; nbdev.nbdev_export()') and not skipped('import torch')
+    notebooks = cuda_notebooks()
+    assert 'nbs/04_callbacks.ipynb' in {f'nbs/{p.name}' for p in notebooks}
+    cells = notebooks[ROOT/'nbs'/'04_callbacks.ipynb']
+    assert any(c['id'] == '70fd8728' and 'cuda' in flags(''.join(c['source'])) for c in cells)
+
+
+def test_outputs_are_merged_as_a_notebook_shows_them(tmp_path):
+    assert terminal_text('epoch  loss\n█\r\rEpoch 1/4 : |--| 0% [0/75]\r\rEpoch 1/4 : |██| 100%\r\r0  2.3\n') == 'epoch  loss\n0  2.3\n'
+    outs = [{'name': 'stdout', 'output_type': 'stream', 'text': ['a\rb\n']},
+            {'name': 'stderr', 'output_type': 'stream', 'text': ['UserWarning: ...\n']}]
+    assert for_readers(outs) == [{'name': 'stdout', 'output_type': 'stream', 'text': ['b\n']}]
+    nb = {'cells': [{'cell_type': 'code', 'id': 'c1', 'source': ['#| cuda\n'], 'outputs': [], 'metadata': {}, 'execution_count': None}],
+          'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}
+    (tmp_path/'nb.ipynb').write_text(json.dumps(nb))
+    result = {'checks': [{'ok': True, 'notebook': 'nbs/nb.ipynb', 'outputs': {'c1': outs}},
+                         {'ok': False, 'notebook': 'nbs/nb.ipynb', 'outputs': {'c1': [{'output_type': 'stream', 'name': 'stdout', 'text': ['no\n']}]}}]}
+    (tmp_path/'r.json').write_text(json.dumps(result))
+    merge(tmp_path/'r.json', nbs=tmp_path)
+    assert json.loads((tmp_path/'nb.ipynb').read_text())['cells'][0]['outputs'] == for_readers(outs)
