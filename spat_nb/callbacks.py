@@ -22,10 +22,17 @@ from .attacks import Attack, SharedMask
 from .models import unwrap_model
 
 # %% auto #0
-__all__ = ['AdversarialTraining', 'trades_loss', 'mart_loss', 'PGDATCallback', 'TRADESCallback', 'MARTCallback', 'SPATCallback',
-           'RobustAccuracy', 'EpochSeed']
+__all__ = ['AttackStat', 'without_attack_stats', 'AdversarialTraining', 'trades_loss', 'mart_loss', 'PGDATCallback',
+           'TRADESCallback', 'MARTCallback', 'SPATCallback', 'RobustAccuracy', 'EpochSeed']
 
 # %% ../nbs/04_callbacks.ipynb #6325c952
+class AttackStat(ValueMetric):
+    "A recorder column (`adv_success`, `mask_density`) that an adversarial-training callback adds for the length of a fit."
+
+def without_attack_stats(metrics):
+    "`metrics` without the columns of adversarial-training callbacks."
+    return metrics.filter(lambda m: not isinstance(m, AttackStat))
+
 class AdversarialTraining(Callback):
     "Base of the adversarial-training callbacks: runs the attack before each training batch; subclasses define the loss."
     order, run_valid = MixedPrecision.order - 5, False  # before GradientAccumulation and MixedPrecision touch the loss
@@ -45,13 +52,29 @@ class AdversarialTraining(Callback):
         return None
 
     def before_fit(self):
+        others = [type(cb).__name__ for cb in self.learn.cbs if isinstance(cb, AdversarialTraining) and cb is not self]
+        if others: raise ValueError(f"{type(self).__name__} and {others[0]} are both on this Learner; keep one: each would attack "
+                                    "the batch the other has already perturbed, an ε-ball around an ε-ball")
         # the unwrapped module: a pass through a DDP wrapper outside the training forward would confuse its reducer
         self.attack_model = unwrap_model(self.learn.model)
         if self.compile_attack: self.attack_model = torch.compile(self.attack_model)
-        self._stat_metrics = [ValueMetric(self._success_rate, 'adv_success')]
-        if self.attack.mask is not None: self._stat_metrics.append(ValueMetric(self._mask_density, 'mask_density'))
-        self.learn.metrics = self.learn.metrics + self._stat_metrics
-    def after_fit(self): self.learn.metrics = self.learn.metrics.filter(lambda m: m not in self._stat_metrics)
+        self.before_train()   # validate() and summary() run before_fit but not before_train, and read the columns
+        columns = [AttackStat(self._success_rate, 'adv_success')]
+        if self.attack.mask is not None: columns.append(AttackStat(self._mask_density, 'mask_density'))
+        self.learn.metrics = without_attack_stats(self.learn.metrics) + columns   # drops columns a crashed fit left behind
+    def after_fit(self):
+        self.learn.metrics = without_attack_stats(self.learn.metrics)
+        self.attack_model = self.x_adv = self.x_clean = self.logits_other = None   # nothing of the fit is kept alive
+
+    @property
+    def learn(self): return self.__dict__.get('_learner')
+    @learn.setter
+    def learn(self, learn):
+        # fastai detaches a callback by setting `learn` to None, also when an exception (not a Cancel*) ended the fit
+        # without after_fit: the columns go with it
+        old = self.__dict__.get('_learner')
+        if learn is None and old is not None: old.metrics = without_attack_stats(old.metrics)
+        self.__dict__['_learner'] = learn
 
     def before_train(self): self._n, self._fooled, self._mask_sum = 0, 0., 0.
 

@@ -2,8 +2,10 @@
 parts (argument checks, cell selection, output merging) are tested on their own."""
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -88,3 +90,20 @@ def test_outputs_are_merged_as_a_notebook_shows_them(tmp_path):
     (tmp_path/'r.json').write_text(json.dumps(result))
     merge(tmp_path/'r.json', nbs=tmp_path)
     assert json.loads((tmp_path/'nb.ipynb').read_text())['cells'][0]['outputs'] == for_readers(outs)
+
+
+def test_a_part_stopped_by_its_budget_keeps_what_it_measured(tmp_path):
+    "run.sh ends a part over its budget with SIGINT: the checks done so far stay in result.json, and the exit says so."
+    proc = subprocess.Popen([sys.executable, str(KIT/'cuda_checks.py'), '--dry-run', '--no-compile', '--out', str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    result = tmp_path/'result.json'
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if result.exists() and json.loads(result.read_text())['checks']: break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out[-2000:]
+    data = json.loads(result.read_text())
+    assert data['meta']['stopped_by_budget'] and data['checks'] and all(c['ok'] for c in data['checks'])
+    assert 'stopped by its time budget' in out

@@ -7,9 +7,10 @@
 #
 # Environment: KIT_VENV (default /tmp/spat_kit_venv), PYTHON (default python3), TORCH_PIN (default the capped local wheels).
 set -euo pipefail
+out="${1:-$(mktemp -d)}"
+case "$out" in /*) ;; *) out="$PWD/$out";; esac   # relative to where it was called
 cd "$(dirname "$0")/../.."
 kit=benchmarks/gpu
-out="${1:-$(mktemp -d)}"
 venv="${KIT_VENV:-/tmp/spat_kit_venv}"
 torch_pin="${TORCH_PIN:-torch==2.14.1 torchvision==0.29.1}"
 start=$SECONDS

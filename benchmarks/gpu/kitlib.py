@@ -1,7 +1,7 @@
 """What every part of the GPU kit shares: the machine it ran on, and a report that is written to disk after each entry,
 so that a part stopped by its time budget still leaves everything it had measured."""
 from __future__ import annotations
-import datetime, json, platform, sys, time, traceback
+import datetime, json, os, platform, subprocess, sys, time, traceback
 from pathlib import Path
 
 def environment() -> dict:
@@ -15,6 +15,9 @@ def environment() -> dict:
                 'multiprocessors': props.multi_processor_count, 'memory_gib': round(props.total_memory / 2**30, 1),
                 'cudnn': torch.backends.cudnn.version(), 'bf16_supported': torch.cuda.is_bf16_supported()}
     else: env['device'] = f'CPU ({platform.machine()}), {torch.get_num_threads()} threads'
+    try: env['nvidia_smi'] = subprocess.run(['nvidia-smi', '--query-gpu=name,driver_version,memory.total,clocks.max.sm',
+                                             '--format=csv,noheader'], capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError): env['nvidia_smi'] = None
     for name in ('fastai', 'fastcore', 'art', 'execnb', 'numpy'):
         try: env[name] = __import__(name).__version__
         except ImportError: env[name] = None
@@ -24,14 +27,16 @@ class Report:
     "A part's record: `log` prints and appends to `log.txt`; `check` runs one named check and rewrites `result.json`."
     def __init__(self, out:str|Path, part:str, **meta):
         self.dir = Path(out); self.dir.mkdir(parents=True, exist_ok=True)
-        self.log_file = open(self.dir/'log.txt', 'a')
+        # run.sh tees every part's output into log.txt (so a crash before this point is logged too): then print only
+        self.log_file = None if os.environ.get('KIT_TEED_LOG') else open(self.dir/'log.txt', 'a')
         self.data = {'part': part, 'meta': {**environment(), 'command': ' '.join([Path(sys.executable).name] + sys.argv), **meta},
                      'checks': []}
         self.log(f"# {part}: {self.data['meta']['date']}, {self.data['meta']['device']}, torch {self.data['meta']['torch']}")
         self.save()
 
     def log(self, text:str=''):
-        print(text, flush=True); self.log_file.write(text + '\n'); self.log_file.flush()
+        print(text, flush=True)
+        if self.log_file: self.log_file.write(text + '\n'); self.log_file.flush()
 
     def save(self):
         (self.dir/'result.json').write_text(json.dumps(self.data, indent=1, default=float))
@@ -60,7 +65,7 @@ class Report:
     def close(self):
         self.data['meta']['failed'] = self.failed; self.save()
         self.log(f"{len(self.data['checks']) - len(self.failed)} passed, {len(self.failed)} failed")
-        self.log_file.close()
+        if self.log_file: self.log_file.close()
         return 1 if self.failed else 0
 
 def _short(v):

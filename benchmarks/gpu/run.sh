@@ -6,17 +6,17 @@
 #   bash benchmarks/gpu/run.sh --dry-run OUTDIR    on a CPU, tiny shapes: proves the scripts and the wheel set
 #
 # The device call, from the repository root here (after bash benchmarks/gpu/fetch_wheels.sh):
-#   run(command="bash benchmarks/gpu/run.sh $OUT", carry=[".whl"], timeout_s=540)
+#   run(command="bash benchmarks/gpu/run.sh $OUT", carry=[".whl"], timeout_s=600)
 #
 # Environment: PYTHON (default python3), KIT_WHEELS (default .whl), KIT_SITE (default /tmp/spat_kit_site).
-# Parts and budgets (seconds, GPU): checks 130, cells 60, bench 220, bench_fp32 55: 465 s, with the install and imports
-# about 8 minutes at most. On an H100 on 2026-11-26 the parts took about 110, 42, 119 (before its compiled rows) and 47 s.
+# Parts and budgets (seconds, GPU): checks 130, cells 55, bench 210, bench_fp32 70: 465 s (each + 5 s to stop), with the
+# install and imports about 8 minutes at most. On an H100 on 2026-11-26 the parts took about 110, 42, 119 (before its compiled rows) and 47 s.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
 dry=0
 if [ "${1:-}" = --dry-run ]; then dry=1; shift; fi
 if [ $# -ne 1 ] || [[ "$1" == -* ]]; then echo "usage: bash benchmarks/gpu/run.sh [--dry-run] OUTDIR" >&2; exit 2; fi
-out="$1"
+case "$1" in /*) out="$1";; *) out="$PWD/$1";; esac   # relative to where it was called, not to the repository
+cd "$(dirname "$0")/../.."
 py="${PYTHON:-python3}"
 wheels="${KIT_WHEELS:-.whl}"
 site="${KIT_SITE:-/tmp/spat_kit_site}"
@@ -40,15 +40,14 @@ for k, v in environment().items(): print(f'{k:>16}: {v}')
 import spat_nb.callbacks, spat_nb.evaluate, spat_nb.cli, art.defences.trainer, execnb.shell, fastai.vision.all   # everything the parts import
 print('imports: ok')
 PY
-command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
 
 status=0
-part() {   # part NAME BUDGET_S COMMAND...: run COMMAND under BUDGET_S seconds; the bench parts' output is their log.txt
-  local name=$1 budget=$2 t0=$SECONDS rc log=/dev/null; shift 2
+export KIT_TEED_LOG=1   # the parts print; part() keeps everything they print, errors included, in their log.txt
+part() {   # part NAME BUDGET_S COMMAND...: run COMMAND under BUDGET_S seconds, its output teed to OUTDIR/NAME/log.txt
+  local name=$1 budget=$2 t0=$SECONDS rc; shift 2
   mkdir -p "$out/$name"
-  [[ "$name" == bench* ]] && log="$out/$name/log.txt"   # checks and cells write their own log.txt
   echo; echo "==> [$((SECONDS - start))s] part $name (budget ${budget}s)"
-  timeout --signal=INT --kill-after=15 "$budget" "$@" 2>&1 | tee -a "$log"
+  timeout --signal=INT --kill-after=5 "$budget" "$@" 2>&1 | tee -a "$out/$name/log.txt"
   rc=${PIPESTATUS[0]}
   echo "==> part $name: exit $rc after $((SECONDS - t0))s$([ "$rc" = 124 ] || [ "$rc" = 130 ] && echo ' (stopped by its budget)')"
   [ "$rc" = 0 ] || status=1
@@ -62,12 +61,12 @@ if [ $dry = 1 ]; then
     --compile none --only ART --json "$out/bench_fp32/result.json"
 else
   part checks 130 "$py" $kit/cuda_checks.py --out "$out/checks"
-  part cells 60 "$py" $kit/run_cuda_cells.py --out "$out/cells"
+  part cells 55 "$py" $kit/run_cuda_cells.py --out "$out/cells"
   # bf16 + channels_last (the default on cuda), with compiled-attack rows on CIFAR-10 shapes; ART trains in float32,
   # so it is timed in the next part, against our float32
-  part bench 220 "$py" benchmarks/bench_at.py --device cuda --settings cifar10 cifar10-wrn --compile cifar10 --no-art --profile \
+  part bench 210 "$py" benchmarks/bench_at.py --device cuda --settings cifar10 cifar10-wrn --compile cifar10 --no-art --profile \
     --json "$out/bench/result.json"
-  part bench_fp32 55 "$py" benchmarks/bench_at.py --device cuda --fp32 --settings cifar10 --compile none --only ART \
+  part bench_fp32 70 "$py" benchmarks/bench_at.py --device cuda --fp32 --settings cifar10 --compile none --only ART \
     --json "$out/bench_fp32/result.json"
 fi
 echo; echo "==> kit finished in $((SECONDS - start))s, exit $status; results in $out"

@@ -10,7 +10,7 @@ The outputs go to `OUT/result.json`, keyed by notebook and cell id; `--merge` wr
     python benchmarks/gpu/run_cuda_cells.py --merge results/cells/result.json
 """
 from __future__ import annotations
-import argparse, ast, json, re, sys, time
+import argparse, ast, builtins, json, re, sys, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -28,6 +28,15 @@ def imports(source:str) -> bool:
     try: tree = ast.parse(source)
     except SyntaxError: return False
     return any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in tree.body)
+
+def free_names(source:str) -> set:
+    "Names a cell reads at its top level without assigning them first (a cheap stand-in for running it)."
+    tree = ast.parse(source)
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+    bound |= {a.asname or a.name.split('.')[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    bound |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    bound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
 
 def skipped(source:str) -> bool:
     "Cells that never run here: `#| eval: false` ones, and the footer that calls `nbdev_export` (it regenerates the library)."
@@ -52,8 +61,10 @@ def run_notebook(path, cells, dry:bool) -> dict:
     for cell in selected:
         src = ''.join(cell['source'])
         if 'cuda' in flags(src):
-            if dry:   # no GPU: the cell must at least parse
-                compile(src, f"{path.name}:{cell['id']}", 'exec'); outputs[cell['id']] = 'compiled (dry run)'; continue
+            if dry:   # no GPU: the cell must parse, and every name it reads must exist once the cells before it have run
+                missing = sorted(free_names(src) - set(shell.user_ns) - set(dir(builtins)))
+                if missing: raise NameError(f"{path.name}, cell {cell['id']}: {', '.join(missing)} not defined by the cells the kit runs")
+                outputs[cell['id']] = 'compiled (dry run)'; continue
         nb = dict2nb({'cells': [{**cell, 'source': src, 'outputs': []}], 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5})
         shell.run_all(nb, exc_stop=True)
         if 'cuda' in flags(src): outputs[cell['id']] = [dict(o) for o in nb.cells[0].outputs]
@@ -104,11 +115,12 @@ def main(argv=None):
                 outputs = run_notebook(path, cells, args.dry_run)
                 for cid, outs in outputs.items():
                     for o in (outs if isinstance(outs, list) else []):
-                        if o.get('output_type') == 'stream': report.log(''.join(o['text']).rstrip())
+                        if o.get('output_type') == 'stream': report.log(terminal_text(''.join(o['text'])).rstrip())
                 return {'notebook': f'nbs/{path.name}', 'outputs': outputs, 'cells_s': time.perf_counter() - start}
             report.check(f'cuda_cells/{path.name}', one)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:   # run.sh's time budget ends a part with SIGINT
         report.log('stopped by its time budget'); report.data['meta']['stopped_by_budget'] = True
-    return report.close()
+    failed = report.close()
+    return 130 if report.data['meta'].get('stopped_by_budget') else failed
 
 if __name__ == '__main__': sys.exit(main())
