@@ -64,7 +64,7 @@ class AdversarialTraining(Callback):
         self.learn.metrics = without_attack_stats(self.learn.metrics) + columns   # drops columns a crashed fit left behind
     def after_fit(self):
         self.learn.metrics = without_attack_stats(self.learn.metrics)
-        self.attack_model = self.x_adv = self.x_clean = self.logits_other = None   # nothing of the fit is kept alive
+        self.x_adv = self.x_clean = self.logits_other = None   # no batch of the fit is kept alive
 
     @property
     def learn(self): return self.__dict__.get('_learner')
