@@ -25,7 +25,7 @@ from fastai.optimizer import SGD
 
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
 from kitlib import Report
-from bench_at import TrainOnly, loader, synthetic_images
+from bench_at import TrainOnly, loader, sync, synthetic_images
 from spat_nb.attacks import Attack, SharedMask, pgd, spat_attack, trades_attack
 from spat_nb.data import dataset_info
 from spat_nb.callbacks import AdversarialTraining, PGDATCallback, SPATCallback, TRADESCallback
@@ -41,9 +41,7 @@ def timed(fn, device, reps:int) -> float:
     "Median seconds of `fn()` over `reps` calls after one warm-up call."
     fn(); times = []
     for _ in range(reps):
-        if device.type == 'cuda': torch.cuda.synchronize()
-        start = time.perf_counter(); fn()
-        if device.type == 'cuda': torch.cuda.synchronize()
+        sync(device); start = time.perf_counter(); fn(); sync(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -77,11 +75,9 @@ def train_step_check(method, precision, arch, dataset, bs, batches, steps, devic
                     cbs=[ChannelsLast(), TrainOnly(), before, after, TRAINERS[method](steps)])
     learn = learn.to_bf16() if precision == 'bf16' else learn.to_fp16()
     start_params = [p.detach().clone() for p in model.parameters()]
-    if device.type == 'cuda': torch.cuda.synchronize()
-    start = time.perf_counter()
+    sync(device); start = time.perf_counter()
     with learn.no_bar(), learn.no_logging(): learn.fit(1)
-    if device.type == 'cuda': torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
+    sync(device); seconds = time.perf_counter() - start
     losses = [float(l) for l in learn.recorder.losses]
     assert after.n == batches, f"the probe saw {after.n} of {batches} batches"
     assert after.worst_linf <= EPS + 1e-6, f"perturbation {after.worst_linf:.5f} outside eps {EPS:.5f}"
