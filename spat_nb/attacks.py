@@ -10,6 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .data import check_arg, check_float, check_images, check_int, check_labels
+from .models import check_logits
 from .masks import attack_guard, class_directions, fp16_grad_scale, mask_from_directions
 
 # %% auto #0
@@ -33,9 +35,6 @@ def kl_objective(logits, y, clean_log_probs):
 OBJECTIVES = {'ce': ce_objective, 'cw': cw_objective, 'kl': kl_objective}
 
 # %% ../nbs/03_attacks.ipynb #1ac1649c
-def _check(ok, name, value, expected):
-    if not ok: raise ValueError(f"{name}={value!r} is out of range; expected {expected}")
-
 @dataclass
 class SharedMask:
     "SPAT's step weighting: `floor + (1 − floor) · m`, with `m` the shared-pixel mask (see `shared_pixel_mask`)."
@@ -46,9 +45,10 @@ class SharedMask:
     floor: float = 0.5           # λ: the step weight where the mask is 0
     refresh: bool = False        # recompute the mask at every step instead of once at the clean input
     def __post_init__(self):
-        _check(0 <= self.floor <= 1, 'floor', self.floor, "a float in [0, 1]")
+        self.floor = check_float(self.floor, 'floor', 0, 1)
         mask_from_directions(torch.zeros(2, 1, 1, 1, 1), self.score, self.per, self.threshold)  # validates the options
-        _check(self.top_k is None or self.top_k >= 1, 'top_k', self.top_k, "an integer >= 1 or None")
+        self.top_k = check_int(self.top_k, 'top_k', 1, none_ok=True)
+        check_arg(isinstance(self.refresh, bool), 'refresh', self.refresh, "True or False")
         if self.top_k == 1 and isinstance(self.score, str):   # one direction always agrees with itself
             raise ValueError(f"top_k=1 is out of range for score={self.score!r}; expected an integer >= 2 or None: the agreement "
                              "of a single class direction is 1 everywhere, so the mask would be constant and SPAT would be plain PGD")
@@ -74,21 +74,25 @@ class Attack:
     train_bn: bool = False
 
     def __post_init__(self):
-        _check(self.eps >= 0, 'eps', self.eps, "a float >= 0 (pixel units, images in [0, 1])")
-        _check(self.alpha > 0, 'alpha', self.alpha, "a float > 0 (pixel units)")
-        _check(isinstance(self.steps, int) and self.steps >= 1, 'steps', self.steps, "an integer >= 1")
-        _check(isinstance(self.restarts, int) and self.restarts >= 1, 'restarts', self.restarts, "an integer >= 1")
-        if self.norm not in ('linf', 'l2'): raise ValueError(f"norm={self.norm!r} is invalid; expected 'linf' or 'l2'")
-        if self.loss not in OBJECTIVES: raise ValueError(f"loss={self.loss!r} is invalid; expected one of: {', '.join(OBJECTIVES)}")
-        if self.start not in ('uniform', 'trades', 'zero'): raise ValueError(f"start={self.start!r} is invalid; expected 'uniform', 'trades' or 'zero'")
+        check_arg(self.norm in ('linf', 'l2'), 'norm', self.norm, "'linf' or 'l2'")
+        # pixel units: an l-inf budget above 1 allows any image; an l2 one is bounded by the image size only
+        linf = self.norm == 'linf'
+        self.eps = check_float(self.eps, 'eps', 0, 1 if linf else None, unit="pixel units, images in [0, 1]")
+        self.alpha = check_float(self.alpha, 'alpha', 0, 1 if linf else None, low_open=True, unit="pixel units")
+        self.steps, self.restarts = check_int(self.steps, 'steps', 1), check_int(self.restarts, 'restarts', 1)
+        check_arg(self.loss in OBJECTIVES, 'loss', self.loss, f"one of: {', '.join(OBJECTIVES)}")
+        check_arg(self.start in ('uniform', 'trades', 'zero'), 'start', self.start, "'uniform', 'trades' or 'zero'")
+        for flag in ('targeted', 'train_bn'): check_arg(isinstance(getattr(self, flag), bool), flag, getattr(self, flag), "True or False")
+        check_arg(self.mask is None or isinstance(self.mask, SharedMask), 'mask', self.mask, "a SharedMask or None")
         if self.targeted and (self.loss == 'kl' or self.mask is not None):
             raise ValueError("targeted=True needs loss 'ce' or 'cw' and no mask: KL has no target, and SPAT's mask is defined by the true label")
 
     def __call__(self, model:nn.Module, x:torch.Tensor, y:torch.Tensor|None=None) -> torch.Tensor:
         "Adversarial versions of `x` (float in [0,1]) for labels `y` (targets if `targeted`; optional for loss 'kl')."
-        x = _plain(x).detach()  # fastai's typed tensors add dispatch overhead to every op of the loop
-        y = None if y is None else _plain(y)
-        if x.is_floating_point() is False or x.dim() != 4: raise ValueError(f"x must be a float batch (B, C, H, W) in [0, 1], got {x.dtype} {tuple(x.shape)}")
+        # plain tensors: fastai's typed tensors add dispatch overhead to every op of the loop
+        check_arg(isinstance(model, nn.Module), 'model', type(model).__name__, "a torch.nn.Module taking [0, 1] images")
+        x = check_images(x).detach()
+        y = None if y is None else check_labels(y, batch=len(x))
         with attack_guard(model, self.train_bn):
             # a compiled backward frees its buffers, but the mask's per-class backward passes reuse one graph: they run eagerly
             eager = getattr(model, '_orig_mod', model)
@@ -96,6 +100,7 @@ class Attack:
             needs_clean = self.loss == 'kl' or self.mask is not None or y is None
             x_clean = x.clone().requires_grad_() if self.mask is not None else x   # a copy carries the mask's graph (x may be an inference tensor)
             logits = (eager if self.mask is not None else model)(x_clean) if needs_clean else None
+            if logits is not None: self._check_output(logits, y, len(x))
             if y is None:
                 if self.loss != 'kl' and self.mask is None: raise ValueError(f"y is required for loss={self.loss!r}")
                 y = logits.detach().argmax(1)
@@ -110,7 +115,7 @@ class Attack:
                 weight, self.last_mask_mean = self.mask.weight(m), m.mean().detach()
             best = None
             for _ in range(self.restarts):
-                x_adv = self._ascend(model, x, y, clean_log_probs, weight)
+                x_adv = self._ascend(model, x, y, clean_log_probs, weight, check=logits is None and best is None)
                 if self.restarts == 1: return x_adv
                 best = self._keep_best(model, x_adv, y, clean_log_probs, best)
             return best[0]
@@ -141,13 +146,19 @@ class Attack:
         alpha = -self.alpha if self.targeted else self.alpha
         return alpha if weight is None else alpha * weight
 
-    def _ascend(self, model, x, y, clean_log_probs, weight):
+    def _check_output(self, logits, y, batch):
+        "Once per call, at the first forward pass: one tensor of logits per image, and labels below their count."
+        check_logits(logits, batch)
+        if y is not None: check_labels(y, logits.shape[1], batch)
+
+    def _ascend(self, model, x, y, clean_log_probs, weight, check=False):
         objective, scale = OBJECTIVES[self.loss], fp16_grad_scale(x.device.type)
         lo, hi = self._bounds(x)
         step_sizes = self._step_sizes(weight)
         delta = self._init_delta(x, lo, hi).requires_grad_(True)
-        for _ in range(self.steps):
+        for step in range(self.steps):
             logits = model(x + delta)
+            if check and step == 0: self._check_output(logits, y, len(x))
             loss = objective(logits, y, clean_log_probs).sum() * scale
             if self._refresh: grad, step_sizes = self._refreshed_step(model, delta, y, logits, loss)
             else: grad, = torch.autograd.grad(loss, delta)
@@ -184,7 +195,6 @@ class Attack:
                 fooled | best[1], torch.where(better, value, best[2]))
 
 def _l2(t): return t.flatten(1).norm(dim=1).clamp_min(1e-12)
-def _plain(t): return t.as_subclass(torch.Tensor) if type(t) is not torch.Tensor else t
 
 # %% ../nbs/03_attacks.ipynb #b6e410f0
 def pgd(model, x, y, eps:float, alpha:float, steps:int=10, **kwargs) -> torch.Tensor:

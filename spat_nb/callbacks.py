@@ -19,6 +19,7 @@ from fastai.metrics import ValueMetric
 from fastcore.basics import patch
 
 from .attacks import Attack, SharedMask
+from .data import check_arg, check_float, check_int
 from .models import unwrap_model
 
 # %% auto #0
@@ -44,8 +45,9 @@ class AdversarialTraining(Callback):
                  start:str|None=None, mask:SharedMask|None=None, train_bn:bool=False, eps_warmup:float=0.,
                  compile_attack:bool=False):
         self.attack = Attack(eps, alpha, steps, norm, self.attack_loss, False, start or self.attack_start, restarts, mask, train_bn)
-        if not eps_warmup >= 0: raise ValueError(f"eps_warmup={eps_warmup!r} is out of range; expected a number of epochs >= 0")
-        self.eps_warmup, self.compile_attack = eps_warmup, compile_attack
+        self.eps_warmup = check_float(eps_warmup, 'eps_warmup', 0, unit="epochs")
+        check_arg(isinstance(compile_attack, bool), 'compile_attack', compile_attack, "True or False")
+        self.compile_attack = compile_attack
 
     def outer_loss(self, logits_clean, logits_adv, y):
         "The training loss; None keeps fastai's `loss_func` on its own forward pass."
@@ -75,6 +77,10 @@ class AdversarialTraining(Callback):
         old = self.__dict__.get('_learner')
         if learn is None and old is not None: old.metrics = without_attack_stats(old.metrics)
         self.__dict__['_learner'] = learn
+
+    def __getstate__(self):
+        # `Learner.export` pickles the callbacks: no batch, and no attack module (a compiled one cannot be pickled)
+        return {k: v for k, v in self.__dict__.items() if k not in ('attack_model', 'x_adv', 'x_clean', 'logits_other')}
 
     def before_train(self): self._n, self._fooled, self._mask_sum = 0, 0., 0.
 
@@ -135,9 +141,7 @@ def mart_loss(logits_clean, logits_adv, y, beta:float):
     kl = (p_clean * (torch.log(p_clean + 1e-12) - torch.log(p_adv + 1e-12))).sum(1)
     return bce + beta * (kl * (1.0000001 - p_clean.gather(1, y[:, None]).squeeze(1))).mean()
 
-def _check_beta(beta):
-    if not beta >= 0: raise ValueError(f"beta={beta!r} is out of range; expected a float >= 0")
-    return beta
+def _check_beta(beta): return check_float(beta, 'beta', 0)
 
 # %% ../nbs/04_callbacks.ipynb #694040a7
 class PGDATCallback(AdversarialTraining):
@@ -172,7 +176,7 @@ class SPATCallback(AdversarialTraining):
                  floor:float=0.5,         # λ, the step weight on non-shared pixels
                  refresh:bool=False,      # recompute the mask at every attack step
                  **kwargs):
-        if outer not in ('ce', 'trades'): raise ValueError(f"outer={outer!r} is invalid; expected 'ce' or 'trades'")
+        check_arg(outer in ('ce', 'trades'), 'outer', outer, "'ce' or 'trades'")
         self.outer, self.beta = outer, _check_beta(beta)
         if outer == 'trades': self.attack_loss, self.attack_start, self.train_on, self.needs_both = 'kl', 'trades', 'clean', True
         super().__init__(eps, alpha, steps, mask=SharedMask(score, per, top_k, threshold, floor, refresh), **kwargs)
@@ -183,8 +187,8 @@ class SPATCallback(AdversarialTraining):
 class RobustAccuracy(Metric):
     "Accuracy under `attack` on the first `n` validation images, as a fastai metric."
     def __init__(self, attack:Attack, n:int=1000, name:str|None=None):
-        if not (isinstance(n, int) and n >= 1): raise ValueError(f"n={n!r} is out of range; expected an integer >= 1")
-        self.attack, self.n = attack, n
+        check_arg(isinstance(attack, Attack), 'attack', attack, "an Attack")
+        self.attack, self.n = attack, check_int(n, 'n', 1)
         plain = attack.loss == 'ce' and attack.mask is None and not attack.targeted
         self._name = name or (f"pgd{attack.steps}_acc" if plain else f"{attack.loss}{attack.steps}_robust_acc")
     def reset(self): self.correct, self.seen = 0, 0

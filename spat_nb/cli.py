@@ -4,14 +4,14 @@
 
 # %% ../nbs/07_cli.ipynb #21a87342
 from __future__ import annotations
-import json, re, sys, time
+import importlib, json, re, sys, tempfile, time
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 from fastcore.script import Param, anno_parser, call_parse, store_true
 
-from .data import get_dls  # first: it quiets a deprecation warning raised inside fastai's import
+from .data import check_float, check_int, get_dls  # first: it quiets a deprecation warning raised inside fastai's import
 from .attacks import Attack
 from .callbacks import (EpochSeed, MARTCallback, PGDATCallback, RobustAccuracy, SPATCallback, TRADESCallback)
 from .evaluate import evaluate_robustness
@@ -34,8 +34,47 @@ def _last_checkpoint(ckpt_dir:Path, name:str):
     found = [(int(m.group(1)), p.stem) for p in ckpt_dir.glob(f'{name}_*.pth') if (m := re.fullmatch(rf'{name}_(\d+)', p.stem))]
     return max(found) if found else None
 
-def _check(ok, name, value, expected):
-    if not ok: raise ValueError(f"--{name}={value!r} is out of range; expected {expected}")
+def _writable_folder(folder:Path, flag:str, shown):
+    "Create `folder` and prove that a file can be written in it, naming `flag` if not."
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder): pass
+    except OSError as e:
+        raise ValueError(f"{flag}={str(shown)!r} is not writable ({e.strerror or e}); expected a path in a folder you can write to") from e
+
+def _output_file(path, flag:str) -> Path|None:
+    "Check, before any training, that results can be written to `path` (a late failure would lose the whole run)."
+    if path is None: return None
+    path = Path(path)
+    if path.is_dir(): raise ValueError(f"{flag}={str(path)!r} is a folder; expected a file path")
+    _writable_folder(path.parent, flag, path)
+    return path
+
+def _start_epoch(ckpt_dir:Path, name:str, config:dict, resume:bool) -> int:
+    "The epoch to start from. Each run stores its configuration beside its checkpoints; `--resume` refuses a mismatch."
+    config_file = ckpt_dir/f'{name}.config.json'
+    if resume:
+        if not config_file.exists():
+            raise ValueError(f"--resume found no run named {name} in {ckpt_dir} ({config_file.name} is missing); run without --resume to start one")
+        stored = json.loads(config_file.read_text())
+        differ = [f"{k}={stored.get(k)!r} there, {config.get(k)!r} now" for k in sorted(set(stored) | set(config)) if stored.get(k) != config.get(k)]
+        if differ: raise ValueError(f"--resume refused: the run in {ckpt_dir} was made with other settings: {'; '.join(differ)}")
+        last = _last_checkpoint(ckpt_dir, name)
+        if last is None: raise ValueError(f"--resume found no checkpoint named {name}_<epoch>.pth in {ckpt_dir}")
+        print(f"resuming after epoch {last[0]} from {ckpt_dir/last[1]}.pth")
+        return last[0] + 1
+    stale = [p for p in ckpt_dir.glob(f'{name}_*.pth') if re.fullmatch(rf'{name}_\d+', p.stem)]
+    if stale:   # a later --resume must never pick up an epoch of an earlier run
+        print(f"starting afresh: removing {len(stale)} checkpoint(s) of an earlier run named {name} from {ckpt_dir}")
+        for p in stale: p.unlink()
+    config_file.write_text(json.dumps(config, indent=1))
+    return 0
+
+def _require_art():
+    try: importlib.import_module('art.attacks.evasion')
+    except ImportError as e:
+        raise ValueError(f"AutoAttack needs IBM ART, which does not import ({e}); "
+                         "pip install adversarial-robustness-toolbox, or pass --no_autoattack") from e
 
 # %% ../nbs/07_cli.ipynb #d3d1bff4
 @call_parse
@@ -65,32 +104,36 @@ def spat_train(
     from fastai.callback.tracker import SaveModelCallback
     from fastai.learner import Learner
     from fastai.metrics import accuracy
+    # every cheap check before the first long step: arguments, output paths, imports, then the data
     recipe = _recipe(dataset)
     arch, epochs, eps, steps, lr = (v if v is not None else recipe[k] for k, v in
                                     [('arch', arch), ('epochs', epochs), ('eps', eps), ('steps', steps), ('lr', lr)])
-    alpha = alpha if alpha is not None else eps / 4
-    _check(epochs >= 1, 'epochs', epochs, "an integer >= 1")
-    _check(bs >= 1, 'bs', bs, "an integer >= 1")
-    _check(n_eval >= 1, 'n_eval', n_eval, "an integer >= 1")
-    _check(lr > 0, 'lr', lr, "a float > 0")
-    _check(square_queries >= 1, 'square_queries', square_queries, "an integer >= 1")
+    eps = check_float(eps, '--eps', 0, 1, low_open=True, unit="pixel units")
+    alpha = check_float(alpha if alpha is not None else eps / 4, '--alpha', 0, 1, low_open=True, unit="pixel units")
+    epochs, steps, bs = check_int(epochs, '--epochs', 1), check_int(steps, '--steps', 1), check_int(bs, '--bs', 1)
+    n_eval, seed = check_int(n_eval, '--n_eval', 1), check_int(seed, '--seed', 0)
+    lr, square_queries = check_float(lr, '--lr', 0, low_open=True), check_int(square_queries, '--square_queries', 1)
+    out, save = _output_file(out, '--out'), _output_file(save, '--save')
+    ckpt_dir = Path(ckpt_dir)
+    _writable_folder(ckpt_dir, '--ckpt_dir', ckpt_dir)
+    if not no_autoattack: _require_art()
     config = dict(dataset=dataset, arch=arch, method=method, outer=outer if method == 'spat' else None, epochs=epochs,
                   eps=eps, alpha=alpha, steps=steps, bs=bs, lr=lr, seed=seed, norm='linf')
     make_cb = METHODS[method]
     cb = None if make_cb is None else (make_cb(eps, alpha, steps, outer=outer) if method == 'spat' else make_cb(eps, alpha, steps))
     start = time.perf_counter()
     dls = get_dls(dataset, bs=bs, seed=seed, path=data_path)
-    _check(n_eval <= len(dls.valid_ds), 'n_eval', n_eval, f"an integer <= {len(dls.valid_ds)}, the validation split's size")
+    check_int(n_eval, '--n_eval', 1, len(dls.valid_ds))
     torch.manual_seed(seed)
     learn = Learner(dls, get_model(arch, dataset), loss_func=nn.CrossEntropyLoss(), path='.', model_dir=ckpt_dir,
-                    metrics=[accuracy, RobustAccuracy(Attack(eps, eps / 4, 10), n=min(n_eval, len(dls.valid_ds)))])
-    name, start_epoch = f'{dataset}_{arch}_{method}_seed{seed}', 0
-    if resume:
-        last = _last_checkpoint(Path(ckpt_dir), name)
-        if last is None: raise ValueError(f"--resume found no checkpoint named {name}_<epoch>.pth in {ckpt_dir}")
-        learn.load(last[1], with_opt=True)
-        start_epoch = last[0] + 1
-        print(f"resuming after epoch {last[0]} from {Path(ckpt_dir)/last[1]}.pth")
+                    metrics=[accuracy, RobustAccuracy(Attack(eps, eps / 4, 10), n=n_eval)])
+    name = f'{dataset}_{arch}_{method}_seed{seed}'
+    start_epoch = _start_epoch(ckpt_dir, name, config, resume)
+    if start_epoch:
+        checkpoint = ckpt_dir/f'{name}_{start_epoch - 1}.pth'
+        try: learn.load(checkpoint.stem, with_opt=True)
+        except Exception as e:   # torch.load fails in many ways on a damaged file (RuntimeError, UnpicklingError, IndexError...)
+            raise ValueError(f"--resume: {checkpoint} is truncated or corrupt ({type(e).__name__}); delete it to resume from the epoch before") from e
     cbs = [EpochSeed(seed), SaveModelCallback(every_epoch=True, with_opt=True, fname=name)] + ([cb] if cb else [])
     if start_epoch < epochs: learn.fit_one_cycle(epochs, lr, cbs=cbs, start_epoch=start_epoch)
     train_s = time.perf_counter() - start
@@ -133,4 +176,4 @@ def main():
     args = parser.parse_args()
     kwargs = {k: v for k, v in vars(args).items() if k not in ('pdb', 'xtra')}  # fastcore's own extra flags
     try: spat_train.__wrapped__(**kwargs)
-    except (ValueError, FileNotFoundError) as e: one_line_error(e)
+    except (ValueError, OSError) as e: one_line_error(e)   # OSError: a missing or corrupt download, with its remedy

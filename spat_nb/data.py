@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #80452dc3
 from __future__ import annotations
-import hashlib, pickle, random, tarfile, tempfile, warnings
+import hashlib, math, pickle, random, shutil, tarfile, tempfile, warnings
 # fastai's import calls torch.jit.script, which torch now deprecates: a warning users can do nothing about
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 from dataclasses import dataclass
@@ -22,8 +22,9 @@ import fastai.vision.data  # registers fastai's image `show_batch`
 from sklearn.model_selection import train_test_split
 
 # %% auto #0
-__all__ = ['DATASETS', 'CIFAR_SOURCES', 'DatasetInfo', 'dataset_info', 'stratified_subset', 'stratified_split', 'load_cifar',
-           'write_cifar_fixture', 'pad_crop_flip', 'RandomPadCropFlip', 'ToUnitRange', 'InMemoryImages', 'LabelNames',
+__all__ = ['DATASETS', 'CIFAR_SOURCES', 'DatasetInfo', 'dataset_info', 'check_arg', 'check_int', 'check_float', 'check_images',
+           'check_labels', 'stratified_subset', 'stratified_split', 'load_cifar', 'write_cifar_fixture',
+           'pad_crop_flip', 'RandomPadCropFlip', 'ToUnitRange', 'PlainTensors', 'InMemoryImages', 'LabelNames',
            'BatchDL', 'get_dls', 'show_class_grid']
 
 # %% ../nbs/00_data.ipynb #068eb64a
@@ -50,26 +51,82 @@ def dataset_info(name:str) -> DatasetInfo:
         raise ValueError(f"Unknown dataset name={name!r}; expected one of: {', '.join(DATASETS)}")
     return DATASETS[name]
 
-# %% ../nbs/00_data.ipynb #dbcbd7c8
-def _check_count(value, name, low, high):
-    if value is not None and not (isinstance(value, (int, np.integer)) and low <= value <= high):
-        raise ValueError(f"{name}={value!r} is out of range; expected an integer in [{low}, {high}] or None")
+# %% ../nbs/00_data.ipynb #a6c6123e
+def check_arg(ok:bool, name:str, value, expected:str):
+    "Raise a `ValueError` naming argument `name`, its `value` and the `expected` range, unless `ok`."
+    if not ok: raise ValueError(f"{name}={value!r} is out of range; expected {expected}")
 
+def _range_text(kind, low, high, low_open=False, high_open=False, none_ok=False):
+    if low is not None and high is not None: text = f"{kind} in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    elif low is not None: text = f"{kind} {'>' if low_open else '>='} {low}"
+    elif high is not None: text = f"{kind} {'<' if high_open else '<='} {high}"
+    else: text = kind
+    return text + (" or None" if none_ok else "")
+
+def _is_bool(v): return isinstance(v, (bool, np.bool_))
+
+def check_int(value, name:str, low:int|None=None, high:int|None=None, none_ok:bool=False) -> int|None:
+    "`value` as an `int` in `[low, high]`; bools are refused, None is accepted when `none_ok`."
+    if value is None and none_ok: return None
+    ok = isinstance(value, (int, np.integer)) and not _is_bool(value)
+    ok = ok and (low is None or value >= low) and (high is None or value <= high)
+    check_arg(ok, name, value, _range_text('an integer', low, high, none_ok=none_ok))
+    return int(value)
+
+def check_float(value, name:str, low:float|None=None, high:float|None=None, low_open:bool=False, high_open:bool=False,
+                none_ok:bool=False, unit:str='') -> float|None:
+    "`value` as a finite `float` in the interval from `low` to `high` (open ends where asked); bools, NaN and Inf are refused."
+    if value is None and none_ok: return None
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not _is_bool(value) and math.isfinite(value)
+    ok = ok and (low is None or (value > low if low_open else value >= low)) and (high is None or (value < high if high_open else value <= high))
+    check_arg(ok, name, value, _range_text('a float', low, high, low_open, high_open, none_ok) + (f" ({unit})" if unit else ""))
+    return float(value)
+
+def _describe(t):
+    return f"{type(t).__name__} {t.dtype} {tuple(t.shape)}" if torch.is_tensor(t) else type(t).__name__
+
+def check_images(x, name:str='x') -> torch.Tensor:
+    "`x` as a plain tensor, if it is a float batch `(B, C, H, W)` with every value in [0, 1]; a `ValueError` naming `name` otherwise."
+    if not (torch.is_tensor(x) and x.is_floating_point() and x.dim() == 4 and x.numel() > 0):
+        raise ValueError(f"{name} must be a non-empty float batch (B, C, H, W) in [0, 1]; got {_describe(x)}")
+    x = x.as_subclass(torch.Tensor) if type(x) is not torch.Tensor else x
+    lo, hi = (v.item() for v in torch.aminmax(x.detach()))
+    if not (lo >= 0 and hi <= 1):   # NaN fails both comparisons
+        what = "NaN or infinite values" if not (math.isfinite(lo) and math.isfinite(hi)) else f"values in [{lo:.4g}, {hi:.4g}]"
+        raise ValueError(f"{name} has {what}; expected float pixels in [0, 1]: divide uint8 images by their maximum (255), "
+                         "and leave normalization to the model")
+    return x
+
+_LABEL_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
+
+def check_labels(y, n_classes:int|None=None, batch:int|None=None, name:str='y') -> torch.Tensor:
+    "`y` as a plain int64 tensor, if it holds one integer class index in [0, `n_classes`) per image; a `ValueError` naming `name` otherwise."
+    if not (torch.is_tensor(y) and y.dtype in _LABEL_DTYPES and y.dim() == 1):
+        raise ValueError(f"{name} must be integer class indices shaped (B,); got {_describe(y)}")
+    if batch is not None and len(y) != batch: raise ValueError(f"{name} has {len(y)} labels for {batch} images; expected one per image")
+    y = y.as_subclass(torch.Tensor) if type(y) is not torch.Tensor else y
+    if len(y):
+        lo, hi = (v.item() for v in torch.aminmax(y))
+        if lo < 0 or (n_classes is not None and hi >= n_classes):
+            expected = f"[0, {n_classes - 1}]" if n_classes is not None else "integers >= 0"
+            raise ValueError(f"{name} has labels in [{lo}, {hi}]; expected class indices in {expected}")
+    return y.long()
+
+# %% ../nbs/00_data.ipynb #dbcbd7c8
 def stratified_subset(labels:np.ndarray, # integer class labels
                       n:int|None,        # how many indices to keep (None keeps all)
                       seed:int=0,        # seeds which indices are kept
                       name:str='n',      # the argument name used in error messages
                      ) -> np.ndarray:
     "Indices, in random order, of a class-stratified subset of size `n` (all indices, in order, when `n` is None)."
-    n_classes = len(np.unique(labels))
-    _check_count(n, name, n_classes, len(labels))
+    n = check_int(n, name, len(np.unique(labels)), len(labels), none_ok=True)
     if n is None or n == len(labels): return np.arange(len(labels))
     keep, _ = train_test_split(np.arange(len(labels)), train_size=n, stratify=labels, random_state=seed)
     return keep
 
 def stratified_split(labels:np.ndarray, valid_pct:float=0.2, seed:int=0):
     "Train and valid index arrays, each in random order, of a class-stratified split holding out `valid_pct` of the data."
-    if not 0 < valid_pct < 1: raise ValueError(f"valid_pct={valid_pct!r} is out of range; expected a float in (0, 1)")
+    valid_pct = check_float(valid_pct, 'valid_pct', 0, 1, low_open=True, high_open=True)
     return train_test_split(np.arange(len(labels)), test_size=valid_pct, stratify=labels, random_state=seed)
 
 # %% ../nbs/00_data.ipynb #3ccd089a
@@ -129,9 +186,20 @@ def _fetch_cifar(name:str, root:Path, download:bool) -> Path:
         if _md5(archive) != src['md5']:
             archive.unlink()
             raise OSError(f"The download of {src['url']} is corrupt (MD5 mismatch); it was deleted, try again. {where}")
-    with tarfile.open(archive, 'r:gz') as tar: tar.extractall(root, filter='data')
-    if not folder.is_dir(): raise FileNotFoundError(f"{archive} did not contain {src['folder']}/. {where}")
+    _extract_atomically(archive, src['folder'], root, where)
     return folder
+
+def _extract_atomically(archive:Path, folder_name:str, root:Path, where:str):
+    "Unpack `folder_name/` from `archive` into a temporary folder in `root`, then rename it into place: never half a folder."
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{folder_name}-', dir=root))
+    try:
+        try:
+            with tarfile.open(archive, 'r:gz') as tar: tar.extractall(tmp, filter='data')
+        except (tarfile.TarError, EOFError, OSError) as e:
+            raise ValueError(f"{archive} is truncated or corrupt ({type(e).__name__}: {e}); delete it and try again. {where}") from e
+        if not (tmp/folder_name).is_dir(): raise FileNotFoundError(f"{archive} did not contain {folder_name}/. {where}")
+        (tmp/folder_name).rename(root/folder_name)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
 
 def _cifar_part(folder:Path, files, label_key):
     parts = [_read_cifar_file(folder/f) for f in files]
@@ -199,22 +267,47 @@ class ToUnitRange(DisplayedTransform):
     "Convert stored uint8 images in [0, `pixel_max`] to float32 in [0, 1]."
     order = 10
     def __init__(self, pixel_max:int=255): super().__init__(); self.pixel_max = pixel_max
-    def encodes(self, x:TensorImage): return x.float().div_(self.pixel_max)
+    def encodes(self, x:TensorImage):
+        # float items (test items given in [0, 1], checked on the way in) are already in unit range
+        return x if x.is_floating_point() else x.float().div_(self.pixel_max)
+
+class PlainTensors(DisplayedTransform):
+    "Serve batches as plain `torch.Tensor`s, without fastai's types: for plain torch code and other libraries."
+    order = 100  # last: fastai's transforms before it dispatch on the types
+    def encodes(self, x:TensorImage|TensorCategory) -> torch.Tensor: return x.as_subclass(torch.Tensor)  # the annotation stops type retention
 
 # %% ../nbs/00_data.ipynb #d61cfee4
 class InMemoryImages:
-    "One split of a dataset: raw uint8 images and integer labels held as tensors."
-    def __init__(self, images:torch.Tensor, labels:torch.Tensor, vocab:list, info:DatasetInfo, split_idx:int):
+    "One split of a dataset: raw uint8 images (or float ones in [0, 1]) and integer labels held as tensors; `labels=None` for unlabelled items."
+    def __init__(self, images:torch.Tensor, labels:torch.Tensor|None, vocab:list, info:DatasetInfo, split_idx:int):
         self.images, self.labels, self.vocab, self.info, self.split_idx = images, labels, list(vocab), info, split_idx
     @property
     def c(self): return len(self.vocab)
-    def __len__(self): return len(self.labels)
-    def __getitem__(self, idx): return TensorImage(self.images[idx]), TensorCategory(self.labels[idx])
+    def __len__(self): return len(self.images)
+    def __getitem__(self, idx):
+        image = TensorImage(self.images[idx])
+        return (image,) if self.labels is None else (image, TensorCategory(self.labels[idx]))
+    def new_empty(self):
+        "An empty split with the same classes and shape: what `Learner.export` keeps of the data."
+        return InMemoryImages(self.images[:0], self.labels[:0] if self.labels is not None else None, self.vocab, self.info, self.split_idx)
+    def from_items(self, items):
+        "Unlabelled images to predict on, each `(C, H, W)`: stored integers in [0, `pixel_max`], or floats in [0, 1]."
+        items = [i.as_subclass(torch.Tensor) if torch.is_tensor(i) else torch.as_tensor(np.asarray(i)) for i in items]
+        if not items or any(i.shape != self.info.shape for i in items):
+            raise ValueError(f"test_items must be images shaped {self.info.shape}, as in the dataset; got {[tuple(i.shape) for i in items][:4]}")
+        for i in items:
+            if not i.is_floating_point() and (i.min() < 0 or i.max() > self.info.pixel_max):
+                raise ValueError(f"test_items has integer values in [{i.min().item()}, {i.max().item()}]; expected "
+                                 f"stored pixels in [0, {self.info.pixel_max}] (or floats in [0, 1])")
+        images = torch.stack([i.float() if i.is_floating_point() else i.float() / self.info.pixel_max for i in items])
+        return InMemoryImages(check_images(images, 'test_items'), None, self.vocab, self.info, split_idx=1)
 
 class LabelNames(DisplayedTransform):
-    "Decode integer labels to their class names for display."
+    "Decode integer labels, or a vector of class scores (its argmax), to class names for display."
     def __init__(self, vocab): super().__init__(); self.vocab = vocab
-    def decodes(self, y:TensorCategory): return Category(self.vocab[int(y)])
+    def decodes(self, y:TensorCategory):
+        # a loss without fastai's `decodes` (nn.CrossEntropyLoss) leaves predictions as score vectors
+        return Category(self.vocab[int(y.argmax(-1) if y.dim() else y)])
 
 class BatchDL(TfmdDL):
     "A `TfmdDL` over `InMemoryImages` that gathers each batch with one indexing operation."
@@ -223,6 +316,10 @@ class BatchDL(TfmdDL):
         for idx in order.split(self.bs):
             if self.drop_last and len(idx) < self.bs: return
             yield self.dataset[idx]
+    def new(self, dataset=None, cls=None, **kwargs):
+        # fastai's `test_dl` (behind `Learner.predict`) passes the raw test items for data it did not assemble itself
+        if dataset is not None and not isinstance(dataset, InMemoryImages): dataset = self.dataset.from_items(list(dataset))
+        return super().new(dataset, cls, **kwargs)
 
 # %% ../nbs/00_data.ipynb #51ad1927
 def get_dls(name:str,                 # dataset name, one of `DATASETS`
@@ -235,10 +332,13 @@ def get_dls(name:str,                 # dataset name, one of `DATASETS`
             download:bool=True,       # fetch CIFAR when it is not under `path`
             augment:bool|None=None,   # random crop + flip on train (None: on for CIFAR only)
             device=None,              # device the batches are moved to (None: fastai's default device)
+            typed:bool=True,          # fastai's TensorImage/TensorCategory (False: plain torch.Tensor batches)
            ) -> DataLoaders:
     "fastai `DataLoaders` for dataset `name`, serving float32 NCHW batches in [0, 1]."
     info = dataset_info(name)
-    if not (isinstance(bs, int) and bs >= 1): raise ValueError(f"bs={bs!r} is out of range; expected an integer >= 1")
+    bs, seed = check_int(bs, 'bs', 1), check_int(seed, 'seed', 0)
+    for flag, value in [('download', download), ('typed', typed), ('augment', augment)]:
+        check_arg(_is_bool(value) or (flag == 'augment' and value is None), flag, value, "True or False" + (" or None" if flag == 'augment' else ""))
     if name in CIFAR_SOURCES:
         x_train, y_train, x_valid, y_valid, vocab = load_cifar(name, path, download)
     else:
@@ -248,7 +348,7 @@ def get_dls(name:str,                 # dataset name, one of `DATASETS`
     keep_train = stratified_subset(y_train.numpy(), n_train, seed, 'n_train')
     keep_valid = stratified_subset(y_valid.numpy(), n_valid, seed, 'n_valid')
     if augment is None: augment = name in CIFAR_SOURCES
-    tfms = [ToUnitRange(info.pixel_max)] + ([RandomPadCropFlip(4)] if augment else [])
+    tfms = [ToUnitRange(info.pixel_max)] + ([RandomPadCropFlip(4)] if augment else []) + ([] if typed else [PlainTensors()])
     device = default_device() if device is None else torch.device(device)
     def loader(x, y, split_idx, shuffle):
         ds = InMemoryImages(x, y, vocab, info, split_idx)

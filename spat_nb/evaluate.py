@@ -13,7 +13,8 @@ import torch.nn as nn
 from fastprogress.fastprogress import progress_bar
 
 from .attacks import Attack
-from .models import unwrap_model
+from .data import check_arg, check_float, check_images, check_int, check_labels
+from .models import check_logits, unwrap_model
 
 # %% auto #0
 __all__ = ['autoattack_art', 'evaluate_robustness', 'masking_flags', 'plot_robustness_curve', 'semantic_change_rate']
@@ -76,7 +77,7 @@ def _first_n(data, n):
             xs.append(xb.as_subclass(torch.Tensor)); ys.append(yb.as_subclass(torch.Tensor)); seen += len(yb)
             if seen >= n: break
         x, y = torch.cat(xs), torch.cat(ys)
-    if n > len(y): raise ValueError(f"n={n} is out of range; the data has only {len(y)} images")
+    check_int(n, 'n', 1, len(y))
     return x[:n], y[:n]
 
 def evaluate_robustness(model:nn.Module,        # takes [0,1] images
@@ -87,19 +88,28 @@ def evaluate_robustness(model:nn.Module,        # takes [0,1] images
                         restarts:int=1,         # random starts of the PGD rows
                         autoattack:bool=True,   # run AutoAttack (APGD-CE, APGD-T, Square) through ART
                         square_queries:int=5000,# Square's query budget
-                        eps_grid=None,          # budgets of the robust-accuracy curve (default: 0 to 4·eps)
+                        eps_grid=None,          # budgets of the robust-accuracy curve (default: 0 to 4·eps, at most 1 for l-inf)
                         bs:int=500,             # batch size of the attacks
                         seed:int=0,
                         extra_pgd:bool=True,    # also run PGD-100 and CW-PGD-100 (needed by the steps flag)
                         progress:bool=False):   # show a progress bar over the attacks
     "Clean, PGD-20/100, CW-PGD-100 and AutoAttack accuracy on the first `n` images, with gradient-masking checks."
-    if not eps > 0: raise ValueError(f"eps={eps!r} is out of range; expected a float > 0 (pixel units)")
-    if not (isinstance(n, int) and n >= 1): raise ValueError(f"n={n!r} is out of range; expected an integer >= 1")
+    check_arg(norm in ('linf', 'l2'), 'norm', norm, "'linf' or 'l2'")
+    eps = check_float(eps, 'eps', 0, 1 if norm == 'linf' else None, low_open=True, unit="pixel units")
+    n, restarts, bs = check_int(n, 'n', 1), check_int(restarts, 'restarts', 1), check_int(bs, 'bs', 1)
+    square_queries, seed = check_int(square_queries, 'square_queries', 1), check_int(seed, 'seed', 0)
+    for flag in ('autoattack', 'extra_pgd', 'progress'): check_arg(isinstance(locals()[flag], bool), flag, locals()[flag], "True or False")
+    # an l-inf budget of 1 allows any image: the default curve stops there
+    grid = list(eps_grid) if eps_grid is not None else [min(e, 1.) if norm == 'linf' else e for e in (eps/4, eps/2, eps, 2*eps, 4*eps)]
+    for e in grid: check_float(e, 'eps_grid', 0, 1 if norm == 'linf' else None, unit="each a budget in pixel units")
+    check_arg(isinstance(model, nn.Module), 'model', type(model).__name__, "a torch.nn.Module taking [0, 1] images")
     model = unwrap_model(model)
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     x, y = (t.to(device) for t in _first_n(data, n))
+    x, y = check_images(x, 'data (images)'), check_labels(y, batch=len(x), name='data (labels)')
+    with torch.no_grad(): check_labels(y, check_logits(model(x[:2]), len(x[:2])).shape[1], name='data (labels)')
     n = len(y)
     rows, masks, timings, curve = [], {}, {}, {}
     def row(key, attack_name, mask, steps=0, restarts_=0):
@@ -115,8 +125,7 @@ def evaluate_robustness(model:nn.Module,        # takes [0,1] images
         row('aa_apgd_t', 'AutoAttack stage: + APGD-T', stages['APGD-T'], 100, 1)
         row('autoattack', 'AutoAttack (APGD-CE, APGD-T, Square)', stages['Square'], f"100 + {square_queries} queries", 1)
     def curve_points():
-        grid = sorted(set([0.] + list(eps_grid if eps_grid is not None else [eps/4, eps/2, eps, 2*eps, 4*eps])))
-        for e in grid:
+        for e in sorted(set([0.] + grid)):
             curve[e] = (masks['clean'] if e == 0 else _worst_case_pgd20(model, x, y, e, norm, bs) & masks['clean']).float().mean().item()
     stages = [('clean', lambda: row('clean', 'clean', _correct(model, x, y, bs))),
               ('pgd20', pgd_row('pgd20', 'PGD-20 (CE)', 20, 'ce'))]
@@ -142,17 +151,19 @@ def evaluate_robustness(model:nn.Module,        # takes [0,1] images
 # %% ../nbs/05_evaluate.ipynb #7f8097f2
 def masking_flags(results:dict, curve:dict, masks:dict, eps:float, n:int) -> list:
     "Sentences describing symptoms of gradient masking (or of an evaluation bug); empty when none is seen."
-    tol, flags = max(1 / n, 0.005), []
+    # counts of robust points, not float means: a mean of n booleans is exact only up to rounding
+    def count(accuracy): return round(accuracy * n)
+    tol, flags = max(1, 0.005 * n), []
     budgets = sorted(curve)
     for lo, hi in zip(budgets, budgets[1:]):
-        if curve[hi] > curve[lo] + tol:
+        if count(curve[hi]) - count(curve[lo]) > tol:
             flags.append(f"robust accuracy rises with eps: {curve[lo]:.3f} at eps={lo:.4g} but {curve[hi]:.3f} at eps={hi:.4g}")
     if budgets[-1] >= 2 * eps and curve[budgets[-1]] > 0.1:   # only when the curve reaches a large budget
         flags.append(f"robust accuracy is {curve[budgets[-1]]:.3f} at the large budget eps={budgets[-1]:.4g}; expected near 0")
-    if 'pgd100' in results and results['pgd100'] > results['pgd20'] + tol:
+    if 'pgd100' in masks and masks['pgd100'].sum().item() - masks['pgd20'].sum().item() > tol:
         flags.append(f"more PGD steps give higher accuracy: PGD-100 {results['pgd100']:.3f} > PGD-20 {results['pgd20']:.3f}")
     if 'autoattack' in results:
-        if results['autoattack'] > results['pgd20'] + 1e-9:
+        if masks['autoattack'].sum().item() > masks['pgd20'].sum().item():
             flags.append(f"BUG: AutoAttack accuracy {results['autoattack']:.3f} is above PGD-20 {results['pgd20']:.3f}")
         square_only = (masks['aa_apgd_t'] & ~masks['autoattack']).float().mean().item()
         if square_only > 0.01:
@@ -173,6 +184,8 @@ def plot_robustness_curve(curves:dict, ax=None, title=None):
 # %% ../nbs/05_evaluate.ipynb #05105fa2
 def semantic_change_rate(x_adv:torch.Tensor, y:torch.Tensor, reference_model:nn.Module, x_clean:torch.Tensor|None=None, bs:int=500) -> float:
     "Share of `x_adv` that `reference_model` assigns to a class other than `y`, among those whose clean image it gets right."
+    x_adv, y = check_images(x_adv, 'x_adv'), check_labels(y, batch=len(x_adv))
+    if x_clean is not None: check_images(x_clean, 'x_clean')
     model = unwrap_model(reference_model)
     was_training = model.training
     model.eval()

@@ -11,6 +11,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .data import check_arg, check_float, check_images, check_int, check_labels
+from .models import check_logits
+
 # %% auto #0
 __all__ = ['MASK_SCORES', 'attack_guard', 'model_snapshot', 'assert_model_unchanged', 'other_classes', 'fp16_grad_scale',
            'class_directions', 'sign_agreement', 'soft_agreement', 'mask_from_directions', 'shared_pixel_mask']
@@ -57,7 +60,7 @@ def other_classes(logits:torch.Tensor, y:torch.Tensor, top_k:int|None=None) -> t
     if top_k is None or top_k >= n_classes - 1:
         all_classes = torch.arange(n_classes, device=logits.device).expand(n, n_classes)
         return all_classes[all_classes != y[:, None]].view(n, n_classes - 1)
-    if top_k < 1: raise ValueError(f"top_k={top_k!r} is out of range; expected an integer >= 1 or None")
+    check_int(top_k, 'top_k', 1, none_ok=True)
     return logits.detach().scatter(1, y[:, None], float('-inf')).topk(top_k, dim=1).indices
 
 def fp16_grad_scale(device_type:str) -> float:
@@ -75,7 +78,8 @@ def class_directions(model:nn.Module,          # takes [0,1] images
     "Input gradients `d[j] = ∇x (z_k − z_y)` with `k = others[:, j]`: returns `(d, others, logits)`, `d` shaped `(K', B, C, H, W)`."
     if logits is None:
         x = x.detach().requires_grad_(True)
-        logits = model(x)
+        logits = check_logits(model(x), len(x))
+        check_labels(y, logits.shape[1], len(x))
     others = other_classes(logits, y, top_k)
     n_classes, scale = logits.shape[1], fp16_grad_scale(x.device.type)
     cotangents = ((F.one_hot(others.T, n_classes) - F.one_hot(y, n_classes)) * scale).to(logits.dtype)
@@ -105,10 +109,9 @@ def mask_from_directions(d:torch.Tensor,                 # class directions (K',
                         ) -> torch.Tensor:
     "The shared-pixel mask in [0,1], shaped `(B, C, H, W)`, from precomputed class directions."
     score_fn = MASK_SCORES.get(score) if isinstance(score, str) else score
-    if score_fn is None: raise ValueError(f"Unknown score={score!r}; expected one of: {', '.join(MASK_SCORES)}, or a callable")
-    if per not in ('element', 'pixel'): raise ValueError(f"per={per!r} is invalid; expected 'element' or 'pixel'")
-    if threshold is not None and not 0 <= threshold <= 1:
-        raise ValueError(f"threshold={threshold!r} is out of range; expected a float in [0, 1] or None")
+    check_arg(score_fn is not None, 'score', score, f"one of: {', '.join(MASK_SCORES)}, or a callable")
+    check_arg(per in ('element', 'pixel'), 'per', per, "'element' or 'pixel'")
+    check_float(threshold, 'threshold', 0, 1, none_ok=True)
     s = score_fn(d)
     if per == 'pixel': s = s.mean(1, keepdim=True).expand(d.shape[1:])
     return s if threshold is None else (s >= threshold).float()
@@ -121,6 +124,8 @@ def shared_pixel_mask(model:nn.Module, x:torch.Tensor, y:torch.Tensor,
                       train_bn:bool=False,       # run BatchNorm in train mode (statistics are restored)
                      ) -> torch.Tensor:
     "Mask in [0,1], shaped like `x`: how much each element of `x` is shared among all (or the top-k) classes."
+    x = check_images(x)
+    y = check_labels(y, batch=len(x))
     with attack_guard(model, train_bn):
         d, _, _ = class_directions(model, x, y, top_k)
     return mask_from_directions(d, score, per, threshold)

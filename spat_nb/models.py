@@ -14,11 +14,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.script import call_parse, Param
 
-from .data import dataset_info, get_dls
+from .data import _describe, check_int, dataset_info, get_dls
 
 # %% auto #0
 __all__ = ['ARCHS', 'Normalize', 'small_cnn', 'PreActBlock', 'PreActResNet', 'preact_resnet18', 'WideResNet', 'wide_resnet',
-           'NormalizedModel', 'get_model', 'unwrap_model', 'save_model', 'load_model', 'train_standard', 'spat_smoke']
+           'NormalizedModel', 'get_model', 'check_logits', 'unwrap_model', 'save_model', 'read_checkpoint',
+           'load_model', 'train_standard', 'spat_smoke']
 
 # %% ../nbs/01_models.ipynb #e6a891dd
 class Normalize(nn.Module):
@@ -130,6 +131,13 @@ def get_model(arch:str,    # one of `ARCHS`
     return NormalizedModel(net, info.mean, info.std, dict(arch=arch, dataset=dataset, **kwargs))
 
 # %% ../nbs/01_models.ipynb #200bd097
+def check_logits(logits, batch:int, name:str='model') -> torch.Tensor:
+    "`logits` if it is one tensor shaped `(batch, n_classes)`, as every model here must return; a `ValueError` naming `name` otherwise."
+    if not (torch.is_tensor(logits) and logits.dim() == 2 and len(logits) == batch and logits.shape[1] >= 2):
+        raise ValueError(f"{name} must return one tensor of logits shaped ({batch}, n_classes) for {batch} images; got "
+                         f"{_describe(logits)}. Wrap a model that returns a tuple or a dict so that its forward returns the logits")
+    return logits
+
 def unwrap_model(model:nn.Module) -> nn.Module:
     "The module inside `torch.compile` and DistributedDataParallel wrappers."
     while True:
@@ -146,9 +154,19 @@ def save_model(model:NormalizedModel, path) -> Path:
     torch.save({'config': model.config, 'state_dict': model.state_dict()}, path)
     return path
 
+def read_checkpoint(path, map_location='cpu'):
+    "`torch.load(path, weights_only=True)`: tensors and plain containers only; a truncated or corrupt file is a clear `ValueError`."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path}")
+    try: return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:   # a damaged file fails in many ways: RuntimeError, UnpicklingError, EOFError, IndexError...
+        # torch's own message suggests weights_only=False, which would run whatever code the file holds: not a fix here
+        raise ValueError(f"{path} is truncated or corrupt, or not a PyTorch checkpoint ({type(e).__name__}: "
+                         f"{str(e).split('. ')[0][:200]}); write it again") from e
+
 def load_model(path, map_location='cpu') -> NormalizedModel:
     "Rebuild the model saved at `path` (no pickled code is run) and return it in eval mode."
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    ckpt = read_checkpoint(path, map_location)
     if not (isinstance(ckpt, dict) and {'config', 'state_dict'} <= set(ckpt)):
         raise ValueError(f"{path} is not a checkpoint written by save_model (expected the keys 'config' and 'state_dict')")
     model = get_model(**ckpt['config'])
@@ -162,7 +180,7 @@ def train_standard(dataset:str='mnist5k', arch:str='small_cnn', epochs:int=2, lr
     from fastai.metrics import accuracy
     import fastai.callback.schedule  # adds Learner.fit_one_cycle
     from fastai.torch_core import set_seed
-    if epochs < 1: raise ValueError(f"epochs={epochs!r} is out of range; expected an integer >= 1")
+    check_int(epochs, 'epochs', 1)
     set_seed(seed)
     dls = get_dls(dataset, bs=bs, seed=seed)
     learn = Learner(dls, get_model(arch, dataset), loss_func=nn.CrossEntropyLoss(), metrics=accuracy)
