@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from .data import check_arg, check_float, check_images, check_int, check_labels
 from .models import check_logits
-from .masks import attack_guard, class_directions, fp16_grad_scale, mask_from_directions
+from .masks import ClassMeanMask, attack_guard, class_directions, fp16_grad_scale, mask_from_directions
 
 # %% auto #0
 __all__ = ['OBJECTIVES', 'ce_objective', 'cw_objective', 'kl_objective', 'SharedMask', 'Attack', 'pgd', 'trades_attack',
@@ -37,26 +37,38 @@ OBJECTIVES = {'ce': ce_objective, 'cw': cw_objective, 'kl': kl_objective}
 # %% ../nbs/03_attacks.ipynb #1ac1649c
 @dataclass
 class SharedMask:
-    "SPAT's step weighting: `floor + (1 − floor) · m`, with `m` the shared-pixel mask (see `shared_pixel_mask`)."
-    score: str = 'sign'          # 'sign', 'soft', or a callable on the class directions
+    "SPAT's preference for shared pixels: weights `w = floor + (1 − floor) · m`, `m` the shared-pixel mask, on the steps or on the budget."
+    score: str = 'sign'          # 'sign', 'soft', a callable on the class directions, or a `ClassMeanMask` (read from the data)
     per: str = 'element'         # 'element' or 'pixel'
     top_k: int | None = 9        # the most probable other classes the score runs over: all of them up to 10 classes (None: always all)
     threshold: float | None = None  # hard mask 1[s >= threshold]; None: the soft score
-    floor: float = 0.5           # λ: the step weight where the mask is 0
+    floor: float = 0.5           # λ: the weight where the mask is 0
     refresh: bool = False        # recompute the mask at every step instead of once at the clean input
+    mode: str = 'step'           # 'step': step sizes α·w; 'budget': step sizes α·w and per-element bounds ε·w
     def __post_init__(self):
         self.floor = check_float(self.floor, 'floor', 0, 1)
+        check_arg(self.mode in ('step', 'budget'), 'mode', self.mode, "'step' or 'budget'")
+        check_arg(isinstance(self.refresh, bool), 'refresh', self.refresh, "True or False")
+        check_arg(not (self.refresh and self.mode == 'budget'), 'refresh', self.refresh, "False with mode='budget': the shaped bound is set once, at the clean input")
+        if not self.uses_directions:
+            check_arg(not self.refresh, 'refresh', self.refresh, "False with a ClassMeanMask: a mask read from the data does not change along the attack")
+            return
         mask_from_directions(torch.zeros(2, 1, 1, 1, 1), self.score, self.per, self.threshold)  # validates the options
         self.top_k = check_int(self.top_k, 'top_k', 1, none_ok=True)
-        check_arg(isinstance(self.refresh, bool), 'refresh', self.refresh, "True or False")
         if self.top_k == 1 and isinstance(self.score, str):   # one direction always agrees with itself
             raise ValueError(f"top_k=1 is out of range for score={self.score!r}; expected an integer >= 2 or None: the agreement "
                              "of a single class direction is 1 everywhere, so the mask would be constant and SPAT would be plain PGD")
+    @property
+    def uses_directions(self) -> bool: return not isinstance(self.score, ClassMeanMask)
     def mask(self, directions):
         "The mask in [0,1], shaped like the images, from class directions `(K', B, C, H, W)`."
         return mask_from_directions(directions, self.score, self.per, self.threshold)
+    def mask_from_data(self, x):
+        "The mask in [0,1] for images `x`, from a `ClassMeanMask` (thresholded if `threshold` is set)."
+        m = self.score.mask_like(x)
+        return m if self.threshold is None else (m >= self.threshold).float()
     def weight(self, mask):
-        "Step weights in [floor, 1]."
+        "Weights in [floor, 1]."
         return self.floor + (1 - self.floor) * mask
 
 @dataclass
@@ -84,6 +96,8 @@ class Attack:
         check_arg(self.start in ('uniform', 'trades', 'zero'), 'start', self.start, "'uniform', 'trades' or 'zero'")
         for flag in ('targeted', 'train_bn'): check_arg(isinstance(getattr(self, flag), bool), flag, getattr(self, flag), "True or False")
         check_arg(self.mask is None or isinstance(self.mask, SharedMask), 'mask', self.mask, "a SharedMask or None")
+        check_arg(self.mask is None or self.mask.mode == 'step' or linf, 'mask.mode', getattr(self.mask, 'mode', None),
+                  "'step' with norm='l2': the shaped budget is a per-element (l-inf) bound")
         if self.targeted and (self.loss == 'kl' or self.mask is not None):
             raise ValueError("targeted=True needs loss 'ce' or 'cw' and no mask: KL has no target, and SPAT's mask is defined by the true label")
 
@@ -97,16 +111,20 @@ class Attack:
             # a compiled backward frees its buffers, but the mask's per-class backward passes reuse one graph: they run eagerly
             eager = getattr(model, '_orig_mod', model)
             if self._refresh: model = eager
-            needs_clean = self.loss == 'kl' or self.mask is not None or y is None
-            x_clean = x.clone().requires_grad_() if self.mask is not None else x   # a copy carries the mask's graph (x may be an inference tensor)
-            logits = (eager if self.mask is not None else model)(x_clean) if needs_clean else None
+            directions = self.mask is not None and self.mask.uses_directions
+            needs_clean = self.loss == 'kl' or directions or y is None
+            x_clean = x.clone().requires_grad_() if directions else x   # a copy carries the mask's graph (x may be an inference tensor)
+            logits = (eager if directions else model)(x_clean) if needs_clean else None
             if logits is not None: self._check_output(logits, y, len(x))
             if y is None:
-                if self.loss != 'kl' and self.mask is None: raise ValueError(f"y is required for loss={self.loss!r}")
+                if self.loss != 'kl' and not directions: raise ValueError(f"y is required for loss={self.loss!r}")
                 y = logits.detach().argmax(1)
             clean_log_probs = F.log_softmax(logits.detach().float(), 1) if self.loss == 'kl' else None
             weight = None
-            if self.mask is not None:
+            if self.mask is not None and not directions:
+                m = self.mask.mask_from_data(x)
+                weight, self.last_mask_mean = self.mask.weight(m), m.mean().detach()
+            elif self.mask is not None:
                 d, _, _ = class_directions(eager, x_clean, y, self.mask.top_k, logits=logits)
                 if len(d) == 1 and isinstance(self.mask.score, str):
                     raise ValueError(f"the model has {logits.shape[1]} classes, so the mask would have one class direction; score="
@@ -120,20 +138,25 @@ class Attack:
                 best = self._keep_best(model, x_adv, y, clean_log_probs, best)
             return best[0]
 
-    def _bounds(self, x):
-        "Per-element bounds `lo ≤ δ ≤ hi` that keep `x + δ` in [0,1] and, for ℓ∞, δ in the ε-ball."
+    def _bounds(self, x, weight):
+        "Per-element bounds `lo ≤ δ ≤ hi` that keep `x + δ` in [0,1] and, for ℓ∞, δ in the ε-ball (shaped to ε·w in budget mode)."
         lo, hi = -x, 1 - x
+        if self._shaped_budget: return torch.maximum(lo, -self.eps * weight), torch.minimum(hi, self.eps * weight)
         if self.norm == 'linf': lo, hi = lo.clamp_(min=-self.eps), hi.clamp_(max=self.eps)
         return lo, hi
+
+    @property
+    def _shaped_budget(self): return self.mask is not None and self.mask.mode == 'budget'
 
     def _project_(self, delta, lo, hi):
         "Project δ in place: onto the ℓ2 ball (ℓ∞ is in the bounds), then into the bounds."
         if self.norm == 'l2': delta.mul_((self.eps / _l2(delta)).clamp_(max=1)[:, None, None, None])
         return delta.clamp_(lo, hi)
 
-    def _init_delta(self, x, lo, hi):
+    def _init_delta(self, x, lo, hi, weight):
         if self.start == 'zero': return torch.zeros_like(x)
         if self.start == 'trades': delta = 0.001 * torch.randn_like(x)
+        elif self._shaped_budget: delta = (torch.rand_like(x) * 2 - 1) * self.eps * weight   # uniform in the shaped box
         elif self.norm == 'linf': delta = (torch.rand_like(x) * 2 - 1) * self.eps
         else:  # uniform in the l2 ball: a random direction, radius eps * U^(1/dim)
             delta = torch.randn_like(x)
@@ -153,9 +176,9 @@ class Attack:
 
     def _ascend(self, model, x, y, clean_log_probs, weight, check=False):
         objective, scale = OBJECTIVES[self.loss], fp16_grad_scale(x.device.type)
-        lo, hi = self._bounds(x)
+        lo, hi = self._bounds(x, weight)
         step_sizes = self._step_sizes(weight)
-        delta = self._init_delta(x, lo, hi).requires_grad_(True)
+        delta = self._init_delta(x, lo, hi, weight).requires_grad_(True)
         for step in range(self.steps):
             logits = model(x + delta)
             if check and step == 0: self._check_output(logits, y, len(x))
@@ -207,8 +230,8 @@ def trades_attack(model, x, eps:float, alpha:float, steps:int=10, y=None, **kwar
 
 def spat_attack(model, x, y, eps:float, alpha:float, steps:int=10, loss:str='ce',
                 score='sign', per:str='element', top_k:int|None=9, threshold:float|None=None,
-                floor:float=0.5, refresh:bool=False, **kwargs) -> torch.Tensor:
-    "SPAT: PGD (`loss='ce'`) or TRADES-KL (`loss='kl'`) with steps weighted towards pixels shared by all classes."
-    mask = SharedMask(score, per, top_k, threshold, floor, refresh)
+                floor:float=0.5, refresh:bool=False, mode:str='step', **kwargs) -> torch.Tensor:
+    "SPAT: PGD (`loss='ce'`) or TRADES-KL (`loss='kl'`) with steps (and, with `mode='budget'`, bounds) weighted towards shared pixels."
+    mask = SharedMask(score, per, top_k, threshold, floor, refresh, mode)
     defaults = {'start': 'trades'} if loss == 'kl' else {}
     return Attack(eps, alpha, steps, loss=loss, mask=mask, **{**defaults, **kwargs})(model, x, y)

@@ -89,7 +89,7 @@ class AdversarialTraining(Callback):
         x, y = self.xb[0].as_subclass(torch.Tensor), self.yb[0].as_subclass(torch.Tensor)
         self.learn.xb, self.learn.yb = (x,), (y,)
         attack = self.scheduled_attack()
-        with self._autocast(x): self.x_adv = attack(self.attack_model, x, y)
+        with self._autocast(x), self._mask_follows_augmentation(attack, x): self.x_adv = attack(self.attack_model, x, y)
         self.x_clean = x
         if attack.mask is not None: self._mask_sum += attack.last_mask_mean * len(y)
         if self.train_on == 'adv': self.learn.xb = (self.x_adv,)
@@ -118,6 +118,12 @@ class AdversarialTraining(Callback):
         done = self.pct_train * self.n_epoch + 1 / self.n_iter   # epochs done, this batch included
         factor = min(1., done / self.eps_warmup)
         return replace(self.attack, eps=self.attack.eps * factor, alpha=self.attack.alpha * factor)
+
+    def _mask_follows_augmentation(self, attack, x):
+        "A mask read from the data is shifted and mirrored with this training batch's own augmentation draws."
+        if attack.mask is None or attack.mask.uses_directions: return nullcontext()
+        augmentation = attack.mask.score.augmentation
+        return attack.mask.score.following(None if augmentation is None else augmentation.params_for(x))
 
     def _autocast(self, x):
         mp = getattr(self.learn, 'mixed_precision', None)
@@ -169,17 +175,18 @@ class SPATCallback(AdversarialTraining):
     def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10,
                  outer:str='ce',          # 'ce' (train on x' with loss_func) or 'trades'
                  beta:float=6.,           # TRADES weight, with outer='trades'
-                 score='sign',            # shared-pixel score: 'sign', 'soft' or a callable
+                 score='sign',            # shared-pixel score: 'sign', 'soft', a callable, or a ClassMeanMask (read from the data)
                  per:str='element',       # 'element' or 'pixel'
                  top_k:int|None=9,        # the most probable other classes the score runs over (all of them up to 10 classes; None: always all)
                  threshold:float|None=None, # hard mask at this score (None: soft mask)
                  floor:float=0.5,         # λ, the step weight on non-shared pixels
                  refresh:bool=False,      # recompute the mask at every attack step
+                 mode:str='step',         # the mask weights the steps ('step') or the steps and the per-element bound ('budget')
                  **kwargs):
         check_arg(outer in ('ce', 'trades'), 'outer', outer, "'ce' or 'trades'")
         self.outer, self.beta = outer, _check_beta(beta)
         if outer == 'trades': self.attack_loss, self.attack_start, self.train_on, self.needs_both = 'kl', 'trades', 'clean', True
-        super().__init__(eps, alpha, steps, mask=SharedMask(score, per, top_k, threshold, floor, refresh), **kwargs)
+        super().__init__(eps, alpha, steps, mask=SharedMask(score, per, top_k, threshold, floor, refresh, mode), **kwargs)
     def outer_loss(self, logits_clean, logits_adv, y):
         return trades_loss(self.loss_grad, logits_clean, logits_adv, self.beta) if self.outer == 'trades' else None
 

@@ -256,12 +256,23 @@ def pad_crop_flip(x:torch.Tensor,   # batch (N, C, H, W), any dtype
 
 class RandomPadCropFlip(DisplayedTransform):
     "Training-set augmentation: random `pad`-pixel shifted crop and horizontal flip, drawn per image, run batch-wise."
-    split_idx, order = 0, 5  # train only, before the conversion to float
-    def __init__(self, pad:int=4): super().__init__(); self.pad = pad
+    # train only; last, so that its output is the batch the model sees and the draws can be found again from it
+    split_idx, order = 0, 15
+    def __init__(self, pad:int=4): super().__init__(); self.pad, self._recent = pad, []
     def encodes(self, x:TensorImage):
         n, dev = x.shape[0], x.device
         dy, dx = torch.randint(0, 2*self.pad + 1, (2, n), device=dev)
-        return pad_crop_flip(x, dy, dx, torch.rand(n, device=dev) < 0.5, self.pad)
+        flip = torch.rand(n, device=dev) < 0.5
+        out = pad_crop_flip(x, dy, dx, flip, self.pad)
+        # the draws of the last few batches, by storage: a data-driven SPAT mask follows them (see 02_masks);
+        # fastai may run a one-image batch through the pipeline between a batch and its training step
+        self._recent = [(out.data_ptr(), tuple(out.shape), (dy, dx, flip))] + self._recent[:3]
+        return out
+    @property
+    def last_params(self): return self._recent[0][2] if self._recent else None
+    def params_for(self, x:torch.Tensor):
+        "The `(dy, dx, flip)` drawn for batch `x` (the tensor this transform returned, or a view of its storage), or None."
+        return next((p for ptr, shape, p in self._recent if ptr == x.data_ptr() and shape == tuple(x.shape)), None)
 
 class ToUnitRange(DisplayedTransform):
     "Convert stored uint8 images in [0, `pixel_max`] to float32 in [0, 1]."

@@ -17,7 +17,8 @@ from .data import check_arg, check_float, check_images, check_int, check_labels
 from .models import check_logits, unwrap_model
 
 # %% auto #0
-__all__ = ['autoattack_art', 'evaluate_robustness', 'masking_flags', 'plot_robustness_curve', 'semantic_change_rate']
+__all__ = ['autoattack_art', 'evaluate_robustness', 'masking_flags', 'plot_robustness_curve', 'semantic_change_rate',
+           'perturbation_profile', 'semantic_frontier', 'plot_semantic_frontier']
 
 # %% ../nbs/05_evaluate.ipynb #71e31d8a
 def _batched(fn, x, y, bs):
@@ -194,3 +195,51 @@ def semantic_change_rate(x_adv:torch.Tensor, y:torch.Tensor, reference_model:nn.
         changed = ~_correct(model, x_adv, y, bs)
     finally: model.train(was_training)
     return (changed & keep).float().sum().item() / max(keep.sum().item(), 1)
+
+# %% ../nbs/05_evaluate.ipynb #400b148d
+def perturbation_profile(x:torch.Tensor, x_adv:torch.Tensor, shared:torch.Tensor, eps:float, reference:torch.Tensor|None=None) -> dict:
+    "Size, share on `shared` elements, share at the ε bound and, against `reference` adversarial images, L1 distance and sign agreement of `x_adv − x`."
+    x, x_adv = check_images(x), check_images(x_adv, 'x_adv')
+    check_arg(shared.shape == x.shape, 'shared', tuple(shared.shape), f"a mask shaped like x, {tuple(x.shape)}")
+    delta = (x_adv - x).float()
+    mass = delta.abs()
+    profile = {'mean |δ|': mass.mean().item(),
+               'share of |δ| on shared': ((mass * shared.float()).sum() / mass.sum().clamp_min(1e-12)).item(),
+               'share at ±ε': (mass >= eps * (1 - 1e-4)).float().mean().item()}
+    if reference is not None:
+        ref = (check_images(reference, 'reference') - x).float()
+        moved = ref != 0
+        profile['L1 to reference'] = ((delta - ref).abs().sum() / ref.abs().sum().clamp_min(1e-12)).item()
+        profile['same sign as reference'] = (delta.sign() == ref.sign())[moved].float().mean().item()
+    return profile
+
+def semantic_frontier(model:nn.Module, referee:nn.Module, x:torch.Tensor, y:torch.Tensor, attacks:dict, eps_grid, bs:int=500) -> pd.DataFrame:
+    "Fooling rate against `model` and semantic-change rate judged by `referee`, per attack (name → `(model, x, y, eps) → x_adv`) and ε."
+    x, y = check_images(x), check_labels(y, batch=len(x))
+    models = [unwrap_model(m) for m in (model, referee)]
+    modes = [m.training for m in models]
+    for m in models: m.eval()
+    try:
+        model, referee = models
+        keep = _correct(model, x, y, bs) & _correct(referee, x, y, bs)   # images both get right: a change is the attack's doing
+        x, y = x[keep], y[keep]
+        rows = []
+        for name, attack in attacks.items():
+            for eps in eps_grid:
+                x_adv = _batched(lambda xb, yb: attack(model, xb, yb, eps), x, y, bs)
+                rows.append({'attack': name, 'eps': eps, 'n': len(y), 'fooling rate': (~_correct(model, x_adv, y, bs)).float().mean().item(),
+                             'semantic change': semantic_change_rate(x_adv, y, referee, bs=bs)})
+    finally:
+        for m, mode in zip(models, modes): m.train(mode)
+    return pd.DataFrame(rows)
+
+def plot_semantic_frontier(frontier:pd.DataFrame, ax=None, title=None):
+    "One curve per attack: semantic-change rate against fooling rate, each point labelled with its ε."
+    import matplotlib.pyplot as plt
+    ax = ax or plt.subplots(figsize=(5.5, 4))[1]
+    for name, rows in frontier.groupby('attack', sort=False):
+        ax.plot(rows['fooling rate'], rows['semantic change'], marker='o', label=name)
+        for _, r in rows.iterrows(): ax.annotate(f"{r['eps']:g}", (r['fooling rate'], r['semantic change']), fontsize=6, alpha=0.6)
+    ax.set_xlabel('fooling rate against the model'); ax.set_ylabel('semantic-change rate (referee)')
+    ax.set_title(title or 'semantic frontier: lower is better at equal fooling'); ax.legend(fontsize=7)
+    return ax

@@ -11,12 +11,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .data import check_arg, check_float, check_images, check_int, check_labels
+from .data import RandomPadCropFlip, check_arg, check_float, check_images, check_int, check_labels, pad_crop_flip
 from .models import check_logits
 
 # %% auto #0
 __all__ = ['MASK_SCORES', 'attack_guard', 'model_snapshot', 'assert_model_unchanged', 'other_classes', 'fp16_grad_scale',
-           'class_directions', 'sign_agreement', 'soft_agreement', 'mask_from_directions', 'shared_pixel_mask']
+           'class_directions', 'sign_agreement', 'soft_agreement', 'mask_from_directions', 'shared_pixel_mask',
+           'ClassMeanMask']
 
 # %% ../nbs/02_masks.ipynb #d8cbc560
 @contextmanager
@@ -129,3 +130,45 @@ def shared_pixel_mask(model:nn.Module, x:torch.Tensor, y:torch.Tensor,
     with attack_guard(model, train_bn):
         d, _, _ = class_directions(model, x, y, top_k)
     return mask_from_directions(d, score, per, threshold)
+
+# %% ../nbs/02_masks.ipynb #3b0ad653
+class ClassMeanMask:
+    "SPAT's mask read from the data: `D = 1 − σ/max σ`, `σ` the element-wise spread of the class-mean training images."
+    def __init__(self, class_means:torch.Tensor,  # (K, C, H, W): the mean training image of each class, in [0, 1]
+                 per:str='element',              # 'element', or 'pixel' (the spread averaged over channels)
+                 augmentation=None,              # the `RandomPadCropFlip` of the training loader, whose draws the mask follows
+                ):
+        check_arg(torch.is_tensor(class_means) and class_means.dim() == 4 and len(class_means) >= 2, 'class_means',
+                  tuple(getattr(class_means, 'shape', ())), "a tensor (K, C, H, W) with K >= 2 classes")
+        check_arg(per in ('element', 'pixel'), 'per', per, "'element' or 'pixel'")
+        spread = class_means.float().std(0)
+        if per == 'pixel': spread = spread.mean(0, keepdim=True).expand_as(spread)
+        self.map = 1 - spread / spread.max().clamp_min(torch.finfo(torch.float32).tiny)
+        self.class_means, self.per, self.augmentation, self._params = class_means, per, augmentation, None
+
+    @classmethod
+    def from_dls(cls, dls, per:str='element'):
+        "The mask of the training split of fastai `DataLoaders` from `get_dls`, following its augmentation if it has one."
+        ds = dls.train_ds
+        images, labels = ds.images.float() / ds.info.pixel_max, ds.labels
+        means = torch.stack([images[labels == k].mean(0) for k in range(ds.c)])
+        train = getattr(dls.train, 'dl', dls.train)   # through a DistributedDL
+        augmentation = next((t for t in train.after_batch.fs if isinstance(t, RandomPadCropFlip)), None)
+        return cls(means, per, augmentation)
+
+    def mask_like(self, x:torch.Tensor) -> torch.Tensor:
+        "The mask for batch `x`, `(B, C, H, W)`: aligned with the augmented batch inside `following`, as computed outside."
+        m = self.map.to(x.device).expand(x.shape)
+        if self._params is None: return m
+        dy, dx, flip = self._params
+        check_arg(len(dy) == len(x), 'x', tuple(x.shape), f"the augmented batch of {len(dy)} images the mask follows")
+        return 1 - pad_crop_flip(1 - m, dy, dx, flip, self.augmentation.pad)   # padding is empty in every class: shared
+
+    @contextmanager
+    def following(self, params):
+        "Inside the block, masks follow one augmented batch: `params` is `(dy, dx, flip)` as `RandomPadCropFlip` drew them (None: no augmentation)."
+        self._params = params
+        try: yield self
+        finally: self._params = None
+
+    def __repr__(self): return f"ClassMeanMask(K={len(self.class_means)}, shape={tuple(self.map.shape)}, per={self.per!r})"
