@@ -58,3 +58,14 @@ def test_amortised_accuracy_smoke(tmp_path):
     assert [r['method'] for r in res['runs']] == ['PGD-AT', 'SPAT top-2']
     for r in res['runs']:   # one epoch on the 4,000 digits trains well past chance; the attacks break some digits
         assert 0.5 < r['clean'] <= 1 and r['pgd20_worst'] < r['clean']
+
+
+def test_spat_variants_training_smoke(tmp_path):
+    out = tmp_path/'variants.json'
+    stdout = run('spat_variants_training.py', '--seeds', '0', '--epochs', '1', '--n_train', '200', '--aa_n', '5',
+                 '--square_queries', '5', '--out', str(out))
+    res = json.loads(out.read_text())
+    assert [r['method'] for r in res['runs']] == ['PGD-AT', 'SPAT default (step, model mask)', 'SPAT budget, data mask, λ 0.25']
+    for r in res['runs']:
+        assert 0 <= r['PGD-40 CE (n=1000)'] <= r['clean (n=1000)'] <= 1 and r['train_s'] > 0
+    assert res['config']['eps'] == 0.3 and 'PGD-AT' in stdout
