@@ -1,10 +1,11 @@
 """What training on each SPAT variant's examples does to robustness: a first probe on mnist5k at MNIST's budget.
 
-    python benchmarks/spat_variants_training.py [--seeds 0 1] [--epochs 8] [--out benchmarks/spat_variants_training.json]
+    python benchmarks/spat_variants_training.py [--seeds 0 1] [--epochs 8] [--methods NAME ...] [--out benchmarks/spat_variants_training.json]
 
 small_cnn on the 4,000 training digits of mnist5k, fastai one-cycle (Adam, peak lr 5e-3, batch 128), ε = 0.3 with 10
-attack steps of 0.05 and ε warm-up over the first 3 epochs, for three training attacks: PGD-AT, SPAT as it is by default
-(step weighting, the model's mask) and SPAT with the shaped budget and the data's mask (λ = 0.25). Evaluation at ε = 0.3:
+attack steps of 0.05 and ε warm-up over the first 3 epochs, for these training attacks: PGD-AT, SPAT as it is by default
+(step weighting, the model's mask) and SPAT with the shaped budget and the data's mask at the floors λ = 0.25, 0.5, 0.75
+and 0.9 (`--methods` picks some of them by name). Evaluation at ε = 0.3:
 clean accuracy on all 1,000 validation digits, PGD-40 (CE) and CW-PGD-40 (margin) with step 0.01 on the same 1,000, and
 AutoAttack (ART's APGD-CE, APGD-T, Square with --square_queries) on the first --aa_n. Every row names its attack.
 This is a probe, not the tutorial's study (item 4 of issue 10): fewer seeds and no TRADES/MART.
@@ -37,8 +38,9 @@ def methods(dls, eps, alpha, steps, warmup):
     return {
         'PGD-AT': lambda: PGDATCallback(eps, alpha, steps, **common),
         'SPAT default (step, model mask)': lambda: SPATCallback(eps, alpha, steps, **common),
-        'SPAT budget, data mask, λ 0.25': lambda: SPATCallback(eps, alpha, steps, score=ClassMeanMask.from_dls(dls),
-                                                                mode='budget', floor=0.25, **common),
+        **{f'SPAT budget, data mask, λ {floor}': (lambda floor=floor: SPATCallback(eps, alpha, steps, score=ClassMeanMask.from_dls(dls),
+                                                                                  mode='budget', floor=floor, **common))
+           for floor in (0.25, 0.5, 0.75, 0.9)},
     }
 
 
@@ -51,8 +53,12 @@ def main():
     parser.add_argument('--aa_n', type=int, default=100)
     parser.add_argument('--square_queries', type=int, default=1000)
     parser.add_argument('--n_train', type=int, default=None, help="stratified subset of the training digits (smoke tests)")
+    parser.add_argument('--methods', nargs='+', default=None, help="names of the training attacks to run (default: all)")
     parser.add_argument('--out', default='benchmarks/spat_variants_training.json')
     args = parser.parse_args()
+    known = list(methods(None, 0.3, 0.05, 10, 0))
+    unknown = [m for m in args.methods or [] if m not in known]
+    if unknown: parser.error(f"--methods: unknown {unknown}; expected names from {known}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     alpha = args.eps / 6
@@ -61,6 +67,7 @@ def main():
     runs = []
     for seed in args.seeds:
         for name, make_cb in methods(dls, args.eps, alpha, args.steps, warmup=3).items():
+            if args.methods and name not in args.methods: continue
             set_seed(seed)
             learn = Learner(dls, get_model('small_cnn', 'mnist5k'), loss_func=nn.CrossEntropyLoss())
             start = time.perf_counter()

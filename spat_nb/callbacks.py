@@ -179,7 +179,7 @@ class SPATCallback(AdversarialTraining):
                  per:str='element',       # 'element' or 'pixel'
                  top_k:int|None=9,        # the most probable other classes the score runs over (all of them up to 10 classes; None: always all)
                  threshold:float|None=None, # hard mask at this score (None: soft mask)
-                 floor:float=0.5,         # λ, the step weight on non-shared pixels
+                 floor:float=0.5,         # λ, the weight where the mask is 0: on the step, and with mode='budget' on the bound
                  refresh:bool=False,      # recompute the mask at every attack step
                  mode:str='step',         # the mask weights the steps ('step') or the steps and the per-element bound ('budget')
                  **kwargs):

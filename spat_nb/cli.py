@@ -11,10 +11,11 @@ import torch
 import torch.nn as nn
 from fastcore.script import Param, anno_parser, call_parse, store_true
 
-from .data import check_float, check_int, get_dls  # first: it quiets a deprecation warning raised inside fastai's import
+from .data import check_arg, check_float, check_int, get_dls  # first: it quiets a deprecation warning raised inside fastai's import
 from .attacks import Attack
 from .callbacks import (EpochSeed, MARTCallback, PGDATCallback, RobustAccuracy, SPATCallback, TRADESCallback)
 from .evaluate import evaluate_robustness
+from .masks import ClassMeanMask
 from .models import get_model, save_model
 
 # %% auto #0
@@ -26,6 +27,8 @@ RECIPES = {  # defaults per dataset family: eps, alpha, steps, epochs, lr, arch
     'digits': dict(eps=0.1, alpha=0.025, steps=7, epochs=3, lr=5e-3, arch='small_cnn'),
     'cifar': dict(eps=8/255, alpha=2/255, steps=10, epochs=30, lr=2e-3, arch='preact_resnet18'),
 }
+
+_SPAT_DEFAULTS = dict(outer='ce', spat_mask='model', spat_mode='step', floor=0.5)   # spat_train's SPAT flags
 
 def _recipe(dataset): return RECIPES['cifar' if dataset.startswith('cifar') else 'digits']
 
@@ -83,6 +86,9 @@ def spat_train(
     arch:Param("Architecture (default: small_cnn on digits, preact_resnet18 on CIFAR)", str, choices=['small_cnn', 'preact_resnet18', 'wrn34_10', 'wrn28_10'])=None,
     method:Param("Training method", str, choices=list(METHODS))='spat',
     outer:Param("SPAT's outer loss", str, choices=['ce', 'trades'])='ce',
+    spat_mask:Param("Where SPAT reads 'shared': the model's class directions or the class-mean training images", str, choices=['model', 'data'])='model',
+    spat_mode:Param("What SPAT's mask weights: the step sizes, or the step sizes and the per-element bound", str, choices=['step', 'budget'])='step',
+    floor:Param("SPAT's lambda: the weight where the mask is 0, in [0, 1]", float)=0.5,
     epochs:Param("Epochs (default: 3 on digits, 30 on CIFAR)", int)=None,
     eps:Param("Linf budget in pixel units (default: 0.1 on digits, 8/255 on CIFAR)", float)=None,
     alpha:Param("Attack step (default: eps/4)", float)=None,
@@ -113,16 +119,27 @@ def spat_train(
     epochs, steps, bs = check_int(epochs, '--epochs', 1), check_int(steps, '--steps', 1), check_int(bs, '--bs', 1)
     n_eval, seed = check_int(n_eval, '--n_eval', 1), check_int(seed, '--seed', 0)
     lr, square_queries = check_float(lr, '--lr', 0, low_open=True), check_int(square_queries, '--square_queries', 1)
+    floor = check_float(floor, '--floor', 0, 1)
+    check_arg(spat_mask in ('model', 'data'), '--spat_mask', spat_mask, "'model' or 'data'")
+    check_arg(spat_mode in ('step', 'budget'), '--spat_mode', spat_mode, "'step' or 'budget'")
+    spat_flags = dict(outer=outer, spat_mask=spat_mask, spat_mode=spat_mode, floor=floor)
+    spat_options = dict(outer=outer, mode=spat_mode, floor=floor)   # SPATCallback's names
+    if method != 'spat':
+        changed = [f"--{k}" for k, v in spat_flags.items() if v != _SPAT_DEFAULTS[k]]
+        if changed: raise ValueError(f"{', '.join(changed)} apply to --method spat only; expected --method spat, or the default(s)")
     out, save = _output_file(out, '--out'), _output_file(save, '--save')
     ckpt_dir = Path(ckpt_dir)
     _writable_folder(ckpt_dir, '--ckpt_dir', ckpt_dir)
     if not no_autoattack: _require_art()
-    config = dict(dataset=dataset, arch=arch, method=method, outer=outer if method == 'spat' else None, epochs=epochs,
+    spat_config = spat_flags if method == 'spat' else dict.fromkeys(_SPAT_DEFAULTS)
+    config = dict(dataset=dataset, arch=arch, method=method, **spat_config, epochs=epochs,
                   eps=eps, alpha=alpha, steps=steps, bs=bs, lr=lr, seed=seed, norm='linf')
     make_cb = METHODS[method]
-    cb = None if make_cb is None else (make_cb(eps, alpha, steps, outer=outer) if method == 'spat' else make_cb(eps, alpha, steps))
+    cb = None if make_cb is None else (make_cb(eps, alpha, steps, **spat_options) if method == 'spat' else make_cb(eps, alpha, steps))
     start = time.perf_counter()
     dls = get_dls(dataset, bs=bs, seed=seed, path=data_path)
+    if method == 'spat' and spat_mask == 'data':   # the data's mask needs the training split
+        cb = make_cb(eps, alpha, steps, score=ClassMeanMask.from_dls(dls), **spat_options)
     check_int(n_eval, '--n_eval', 1, len(dls.valid_ds))
     torch.manual_seed(seed)
     learn = Learner(dls, get_model(arch, dataset), loss_func=nn.CrossEntropyLoss(), path='.', model_dir=ckpt_dir,

@@ -17,9 +17,9 @@ from fastcore.script import call_parse, Param
 from .data import _describe, check_int, dataset_info, get_dls
 
 # %% auto #0
-__all__ = ['ARCHS', 'Normalize', 'small_cnn', 'PreActBlock', 'PreActResNet', 'preact_resnet18', 'WideResNet', 'wide_resnet',
-           'NormalizedModel', 'get_model', 'check_logits', 'unwrap_model', 'save_model', 'read_checkpoint',
-           'load_model', 'train_standard', 'spat_smoke']
+__all__ = ['ARCHS', 'Normalize', 'small_cnn', 'lenet', 'PreActBlock', 'PreActResNet', 'preact_resnet18', 'WideResNet',
+           'wide_resnet', 'NormalizedModel', 'get_model', 'check_logits', 'unwrap_model', 'save_model',
+           'read_checkpoint', 'load_model', 'train_standard', 'spat_smoke']
 
 # %% ../nbs/01_models.ipynb #e6a891dd
 class Normalize(nn.Module):
@@ -48,6 +48,17 @@ def small_cnn(in_channels:int=1, # image channels
         _conv_bn_relu(in_channels, width, 1), _conv_bn_relu(width, 2*width, 2), _conv_bn_relu(2*width, 4*width, 2),
         nn.AdaptiveAvgPool2d(4), nn.Flatten(),
         nn.Linear(4*width*16, 128), nn.ReLU(inplace=True), nn.Linear(128, n_classes))
+
+# %% ../nbs/01_models.ipynb #afa07802
+def lenet(in_channels:int=1, # image channels
+          n_classes:int=10,  # number of output logits
+         ) -> nn.Sequential:
+    "LeNet-5 with ReLU and max pooling (no BatchNorm): a referee architecture unlike `small_cnn`."
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 32, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+        nn.AdaptiveAvgPool2d(5), nn.Flatten(),
+        nn.Linear(64 * 25, 256), nn.ReLU(inplace=True), nn.Linear(256, n_classes))
 
 # %% ../nbs/01_models.ipynb #4e680d53
 class PreActBlock(nn.Module):
@@ -109,6 +120,7 @@ def wide_resnet(depth:int=34, widen_factor:int=10, in_channels:int=3, n_classes:
 # %% ../nbs/01_models.ipynb #437a8c30
 ARCHS = {
     'small_cnn': small_cnn,
+    'lenet': lenet,
     'preact_resnet18': preact_resnet18,
     'wrn34_10': partial(wide_resnet, 34, 10),
     'wrn28_10': partial(wide_resnet, 28, 10),

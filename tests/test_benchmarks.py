@@ -63,9 +63,22 @@ def test_amortised_accuracy_smoke(tmp_path):
 def test_spat_variants_training_smoke(tmp_path):
     out = tmp_path/'variants.json'
     stdout = run('spat_variants_training.py', '--seeds', '0', '--epochs', '1', '--n_train', '200', '--aa_n', '5',
-                 '--square_queries', '5', '--out', str(out))
+                 '--square_queries', '5', '--methods', 'PGD-AT', 'SPAT budget, data mask, λ 0.75', '--out', str(out))
     res = json.loads(out.read_text())
-    assert [r['method'] for r in res['runs']] == ['PGD-AT', 'SPAT default (step, model mask)', 'SPAT budget, data mask, λ 0.25']
+    assert [r['method'] for r in res['runs']] == ['PGD-AT', 'SPAT budget, data mask, λ 0.75']
     for r in res['runs']:
         assert 0 <= r['PGD-40 CE (n=1000)'] <= r['clean (n=1000)'] <= 1 and r['train_s'] > 0
     assert res['config']['eps'] == 0.3 and 'PGD-AT' in stdout
+
+
+def test_spat_floor_frontier_smoke(tmp_path):
+    out = tmp_path/'frontier.json'
+    stdout = run('spat_floor_frontier.py', '--seeds', '0', '--n', '60', '--epochs', '1', '--n_train', '300', '--eps', '0.2', '0.4',
+                 '--out', str(out))
+    res = json.loads(out.read_text())
+    assert {m['attack'] for m in res['matched']} == {'PGD', 'data budget λ 0.25', 'data budget λ 0.5', 'data budget λ 0.75',
+                                                     'data budget λ 0.9', 'control: λ 0.5 budget on non-shared'}
+    for r in res['frontier']: assert 0 <= r['semantic change'] <= 1 and 0 <= r['fooling rate'] <= 1
+    pgd_ratios = [v for m in res['matched'] if m['attack'] == 'PGD' for k, v in m.items() if k.startswith('×')]
+    assert all(v == 1 or v != v for v in pgd_ratios)   # PGD against itself: 1 where its frontier reaches the level, NaN elsewhere
+    assert 'wall time' in stdout
