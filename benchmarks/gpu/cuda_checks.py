@@ -11,7 +11,7 @@
     python benchmarks/gpu/cuda_checks.py --out /tmp/checks --dry-run     # the same code on the CPU, tiny shapes
 """
 from __future__ import annotations
-import argparse, statistics, sys, time, warnings
+import argparse, signal, statistics, sys, time, warnings
 from pathlib import Path
 warnings.filterwarnings('ignore', message='.*torch.jit.script.*')
 
@@ -251,6 +251,7 @@ def main(argv=None):
                          shapes['steps'], device)
             report.check('compile_attack/spat_fit', compiled_fit_check, arch, dataset, shapes['bs'], shapes['batches'], shapes['steps'], device)
     except KeyboardInterrupt:   # run.sh's time budget ends a part with SIGINT
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a repeated SIGINT must not cut the record short
         report.log('stopped by its time budget: the checks above are recorded, the rest did not run')
         report.data['meta']['stopped_by_budget'] = True
     failed = report.close()
