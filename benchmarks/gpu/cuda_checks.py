@@ -223,6 +223,9 @@ def main(argv=None):
     p.add_argument('--dry-run', action='store_true', help='on the CPU with tiny shapes: proves the code and the wheel set, measures nothing')
     p.add_argument('--no-compile', action='store_true', help='leave out the torch.compile checks')
     args = p.parse_args(argv)
+    # a shell without job control starts background commands with SIGINT ignored, and Python keeps it so: take it back,
+    # since run.sh's time budget ends a part with SIGINT
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     dry = args.dry_run
     device = torch.device('cpu' if dry else 'cuda')
     if not dry and not torch.cuda.is_available(): p.error("no CUDA device is available; use --dry-run on a CPU")

@@ -10,7 +10,7 @@ The outputs go to `OUT/result.json`, keyed by notebook and cell id; `--merge` wr
     python benchmarks/gpu/run_cuda_cells.py --merge results/cells/result.json
 """
 from __future__ import annotations
-import argparse, ast, builtins, json, re, sys, time
+import argparse, ast, builtins, json, re, signal, sys, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -103,6 +103,7 @@ def main(argv=None):
     p.add_argument('--dry-run', action='store_true', help='run the import cells and only compile the cuda cells (no GPU needed)')
     p.add_argument('--merge', help='write the outputs of this result.json into the notebooks, then stop')
     args = p.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)   # SIGINT may arrive ignored from a shell without job control
     if args.merge: return merge(args.merge)
     if not args.out: p.error('--out is required (or --merge)')
     import torch
