@@ -37,7 +37,7 @@ def methods(dls, eps, alpha, steps, warmup):
     common = dict(eps_warmup=warmup)
     return {
         'PGD-AT': lambda: PGDATCallback(eps, alpha, steps, **common),
-        'SPAT default (step, model mask)': lambda: SPATCallback(eps, alpha, steps, **common),
+        'SPAT original (step, model mask)': lambda: SPATCallback(eps, alpha, steps, score='sign', **common),   # the default before issue 10
         **{f'SPAT budget, data mask, λ {floor}': (lambda floor=floor: SPATCallback(eps, alpha, steps, score=ClassMeanMask.from_dls(dls),
                                                                                   mode='budget', floor=floor, **common))
            for floor in (0.25, 0.5, 0.75, 0.9)},

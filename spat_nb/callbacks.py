@@ -20,6 +20,7 @@ from fastcore.basics import patch
 
 from .attacks import Attack, SharedMask
 from .data import check_arg, check_float, check_int
+from .masks import ClassMeanMask
 from .models import unwrap_model
 
 # %% auto #0
@@ -175,20 +176,32 @@ class SPATCallback(AdversarialTraining):
     def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10,
                  outer:str='ce',          # 'ce' (train on x' with loss_func) or 'trades'
                  beta:float=6.,           # TRADES weight, with outer='trades'
-                 score='sign',            # shared-pixel score: 'sign', 'soft', a callable, or a ClassMeanMask (read from the data)
+                 score='class_mean',      # 'class_mean' (the data's mask, read from learn.dls), a ClassMeanMask, or the model's: 'sign', 'soft', a callable
                  per:str='element',       # 'element' or 'pixel'
-                 top_k:int|None=9,        # the most probable other classes the score runs over (all of them up to 10 classes; None: always all)
+                 top_k:int|None=9,        # the most probable other classes the model's score runs over (all of them up to 10 classes; None: always all)
                  threshold:float|None=None, # hard mask at this score (None: soft mask)
-                 floor:float=0.5,         # λ, the weight where the mask is 0: on the step, and with mode='budget' on the bound
-                 refresh:bool=False,      # recompute the mask at every attack step
-                 mode:str='step',         # the mask weights the steps ('step') or the steps and the per-element bound ('budget')
+                 floor:float|None=None,   # λ, the weight where the mask is 0 (None: 0.75 for the data's mask on the budget, else 0.5)
+                 refresh:bool=False,      # recompute the model's mask at every attack step
+                 mode:str|None=None,      # the mask weights the steps ('step') or the steps and the per-element bound ('budget'); None: 'budget' for the data's mask, 'step' for the model's
                  **kwargs):
         check_arg(outer in ('ce', 'trades'), 'outer', outer, "'ce' or 'trades'")
         self.outer, self.beta = outer, _check_beta(beta)
         if outer == 'trades': self.attack_loss, self.attack_start, self.train_on, self.needs_both = 'kl', 'trades', 'clean', True
+        self.reads_dls, self._mask_dls = isinstance(score, str) and score == 'class_mean', None
         super().__init__(eps, alpha, steps, mask=SharedMask(score, per, top_k, threshold, floor, refresh, mode), **kwargs)
     def outer_loss(self, logits_clean, logits_adv, y):
         return trades_loss(self.loss_grad, logits_clean, logits_adv, self.beta) if self.outer == 'trades' else None
+    def before_batch(self):
+        # read on the first training batch, once per DataLoaders: validate(), get_preds() and summary() run before_fit
+        # too, also on an exported Learner whose DataLoaders are empty
+        if self.reads_dls and self._mask_dls is not self.dls:
+            self.attack.mask.score, self._mask_dls = ClassMeanMask.from_dls(self.dls), self.dls
+        super().before_batch()
+    def __getstate__(self):
+        # a mask read from the DataLoaders is read again from the ones of the Learner it is loaded into
+        state = super().__getstate__()
+        if not self.reads_dls: return state
+        return {**state, 'attack': replace(self.attack, mask=replace(self.attack.mask, score='class_mean')), '_mask_dls': None}
 
 # %% ../nbs/04_callbacks.ipynb #4fa97d63
 class RobustAccuracy(Metric):

@@ -15,7 +15,6 @@ from .data import check_arg, check_float, check_int, get_dls  # first: it quiets
 from .attacks import Attack
 from .callbacks import (EpochSeed, MARTCallback, PGDATCallback, RobustAccuracy, SPATCallback, TRADESCallback)
 from .evaluate import evaluate_robustness
-from .masks import ClassMeanMask
 from .models import get_model, save_model
 
 # %% auto #0
@@ -28,7 +27,7 @@ RECIPES = {  # defaults per dataset family: eps, alpha, steps, epochs, lr, arch
     'cifar': dict(eps=8/255, alpha=2/255, steps=10, epochs=30, lr=2e-3, arch='preact_resnet18'),
 }
 
-_SPAT_DEFAULTS = dict(outer='ce', spat_mask='model', spat_mode='step', floor=0.5)   # spat_train's SPAT flags
+_SPAT_DEFAULTS = dict(outer='ce', spat_mask='data', spat_mode=None, floor=None)   # spat_train's SPAT flags (None: SPATCallback's default for the mask)
 
 def _recipe(dataset): return RECIPES['cifar' if dataset.startswith('cifar') else 'digits']
 
@@ -86,9 +85,9 @@ def spat_train(
     arch:Param("Architecture (default: small_cnn on digits, preact_resnet18 on CIFAR)", str, choices=['small_cnn', 'preact_resnet18', 'wrn34_10', 'wrn28_10'])=None,
     method:Param("Training method", str, choices=list(METHODS))='spat',
     outer:Param("SPAT's outer loss", str, choices=['ce', 'trades'])='ce',
-    spat_mask:Param("Where SPAT reads 'shared': the model's class directions or the class-mean training images", str, choices=['model', 'data'])='model',
-    spat_mode:Param("What SPAT's mask weights: the step sizes, or the step sizes and the per-element bound", str, choices=['step', 'budget'])='step',
-    floor:Param("SPAT's lambda: the weight where the mask is 0, in [0, 1]", float)=0.5,
+    spat_mask:Param("Where SPAT reads 'shared': the class-mean training images (default) or the model's class directions (the original SPAT)", str, choices=['data', 'model'])='data',
+    spat_mode:Param("What SPAT's mask weights: the step sizes and the per-element bound, or the step sizes only (default: budget with --spat_mask data, step with model)", str, choices=['budget', 'step'])=None,
+    floor:Param("SPAT's lambda: the weight where the mask is 0, in [0, 1] (default: 0.75 for the data's mask on the budget, else 0.5)", float)=None,
     epochs:Param("Epochs (default: 3 on digits, 30 on CIFAR)", int)=None,
     eps:Param("Linf budget in pixel units (default: 0.1 on digits, 8/255 on CIFAR)", float)=None,
     alpha:Param("Attack step (default: eps/4)", float)=None,
@@ -119,11 +118,10 @@ def spat_train(
     epochs, steps, bs = check_int(epochs, '--epochs', 1), check_int(steps, '--steps', 1), check_int(bs, '--bs', 1)
     n_eval, seed = check_int(n_eval, '--n_eval', 1), check_int(seed, '--seed', 0)
     lr, square_queries = check_float(lr, '--lr', 0, low_open=True), check_int(square_queries, '--square_queries', 1)
-    floor = check_float(floor, '--floor', 0, 1)
-    check_arg(spat_mask in ('model', 'data'), '--spat_mask', spat_mask, "'model' or 'data'")
-    check_arg(spat_mode in ('step', 'budget'), '--spat_mode', spat_mode, "'step' or 'budget'")
+    floor = check_float(floor, '--floor', 0, 1, none_ok=True)
+    check_arg(spat_mask in ('data', 'model'), '--spat_mask', spat_mask, "'data' or 'model'")
+    check_arg(spat_mode in ('budget', 'step', None), '--spat_mode', spat_mode, "'budget' or 'step'")
     spat_flags = dict(outer=outer, spat_mask=spat_mask, spat_mode=spat_mode, floor=floor)
-    spat_options = dict(outer=outer, mode=spat_mode, floor=floor)   # SPATCallback's names
     if method != 'spat':
         changed = [f"--{k}" for k, v in spat_flags.items() if v != _SPAT_DEFAULTS[k]]
         if changed: raise ValueError(f"{', '.join(changed)} apply to --method spat only; expected --method spat, or the default(s)")
@@ -131,15 +129,15 @@ def spat_train(
     ckpt_dir = Path(ckpt_dir)
     _writable_folder(ckpt_dir, '--ckpt_dir', ckpt_dir)
     if not no_autoattack: _require_art()
-    spat_config = spat_flags if method == 'spat' else dict.fromkeys(_SPAT_DEFAULTS)
+    make_cb = METHODS[method]
+    if method == 'spat':
+        cb = make_cb(eps, alpha, steps, outer=outer, score='class_mean' if spat_mask == 'data' else 'sign', mode=spat_mode, floor=floor)
+        spat_config = {**spat_flags, 'spat_mode': cb.attack.mask.mode, 'floor': cb.attack.mask.floor}   # the defaults, resolved
+    else: cb, spat_config = (None if make_cb is None else make_cb(eps, alpha, steps)), dict.fromkeys(_SPAT_DEFAULTS)
     config = dict(dataset=dataset, arch=arch, method=method, **spat_config, epochs=epochs,
                   eps=eps, alpha=alpha, steps=steps, bs=bs, lr=lr, seed=seed, norm='linf')
-    make_cb = METHODS[method]
-    cb = None if make_cb is None else (make_cb(eps, alpha, steps, **spat_options) if method == 'spat' else make_cb(eps, alpha, steps))
     start = time.perf_counter()
     dls = get_dls(dataset, bs=bs, seed=seed, path=data_path)
-    if method == 'spat' and spat_mask == 'data':   # the data's mask needs the training split
-        cb = make_cb(eps, alpha, steps, score=ClassMeanMask.from_dls(dls), **spat_options)
     check_int(n_eval, '--n_eval', 1, len(dls.valid_ds))
     torch.manual_seed(seed)
     learn = Learner(dls, get_model(arch, dataset), loss_func=nn.CrossEntropyLoss(), path='.', model_dir=ckpt_dir,

@@ -4,6 +4,7 @@
 
 # %% ../nbs/02_masks.ipynb #413b0555
 from __future__ import annotations
+import random
 from contextlib import contextmanager
 from typing import Callable
 
@@ -11,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .data import RandomPadCropFlip, check_arg, check_float, check_images, check_int, check_labels, pad_crop_flip
+from .data import InMemoryImages, RandomPadCropFlip, check_arg, check_float, check_images, check_int, check_labels, pad_crop_flip
 from .models import check_logits
 
 # %% auto #0
@@ -132,6 +133,22 @@ def shared_pixel_mask(model:nn.Module, x:torch.Tensor, y:torch.Tensor,
     return mask_from_directions(d, score, per, threshold)
 
 # %% ../nbs/02_masks.ipynb #3b0ad653
+def _class_sums(train_dl, n_classes:int|None=None):
+    "Per-class sums and counts of the images of one in-order pass over a fastai training loader, leaving its random state as it was."
+    sums, counts, state = None, None, random.getstate()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            for xb, yb in train_dl.new(shuffle=False, drop_last=False):
+                x = check_images(xb, 'training batch x').detach().float().cpu()
+                y = check_labels(yb, batch=len(x), name='training batch y').cpu()
+                k = max(int(y.max()) + 1, n_classes or 0)
+                if sums is None: sums, counts = torch.zeros(k, *x.shape[1:]), torch.zeros(k, dtype=torch.long)
+                if k > len(sums): sums, counts = torch.cat([sums, sums.new_zeros(k - len(sums), *x.shape[1:])]), F.pad(counts, (0, k - len(counts)))
+                sums.index_add_(0, y, x); counts += torch.bincount(y, minlength=len(counts))
+    finally: random.setstate(state)
+    check_arg(sums is not None, 'dls', 'an empty training loader', "training batches to read the class means from")
+    return sums, counts
+
 class ClassMeanMask:
     "SPAT's mask read from the data: `D = 1 − σ/max σ`, `σ` the element-wise spread of the class-mean training images."
     def __init__(self, class_means:torch.Tensor,  # (K, C, H, W): the mean training image of each class, in [0, 1]
@@ -141,6 +158,7 @@ class ClassMeanMask:
         check_arg(torch.is_tensor(class_means) and class_means.dim() == 4 and len(class_means) >= 2, 'class_means',
                   tuple(getattr(class_means, 'shape', ())), "a tensor (K, C, H, W) with K >= 2 classes")
         check_arg(per in ('element', 'pixel'), 'per', per, "'element' or 'pixel'")
+        class_means = check_images(class_means, 'class_means')
         spread = class_means.float().std(0)
         if per == 'pixel': spread = spread.mean(0, keepdim=True).expand_as(spread)
         self.map = 1 - spread / spread.max().clamp_min(torch.finfo(torch.float32).tiny)
@@ -148,13 +166,18 @@ class ClassMeanMask:
 
     @classmethod
     def from_dls(cls, dls, per:str='element'):
-        "The mask of the training split of fastai `DataLoaders` from `get_dls`, following its augmentation if it has one."
-        ds = dls.train_ds
-        images, labels = ds.images.float() / ds.info.pixel_max, ds.labels
-        means = torch.stack([images[labels == k].mean(0) for k in range(ds.c)])
+        "The mask of the training split of fastai `DataLoaders`: exact, and following the augmentation, for `get_dls`'s; from one pass over the training loader for others."
         train = getattr(dls.train, 'dl', dls.train)   # through a DistributedDL
-        augmentation = next((t for t in train.after_batch.fs if isinstance(t, RandomPadCropFlip)), None)
-        return cls(means, per, augmentation)
+        if isinstance(dls.train_ds, InMemoryImages):
+            ds = dls.train_ds
+            images, labels = ds.images.float() / ds.info.pixel_max, ds.labels
+            sums = torch.zeros(ds.c, *images.shape[1:]).index_add_(0, labels, images)
+            counts = torch.bincount(labels, minlength=ds.c)
+            augmentation = next((t for t in train.after_batch.fs if isinstance(t, RandomPadCropFlip)), None)
+        else: (sums, counts), augmentation = _class_sums(train, getattr(dls, 'c', None)), None
+        empty = (counts == 0).nonzero().flatten().tolist()
+        check_arg(not empty, 'dls', f"training split without classes {empty}", "a training image of every class")
+        return cls(sums / counts.view(-1, 1, 1, 1), per, augmentation)
 
     def mask_like(self, x:torch.Tensor) -> torch.Tensor:
         "The mask for batch `x`, `(B, C, H, W)`: aligned with the augmented batch inside `following`, as computed outside."

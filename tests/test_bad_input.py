@@ -181,7 +181,7 @@ CASES = [
     ('cli --spat_mask pixels', lambda t: train_cli(t, spat_mask='pixels'), "--spat_mask='pixels' is out of range"),
     ('cli --spat_mode ball', lambda t: train_cli(t, spat_mode='ball'), "--spat_mode='ball' is out of range"),
     ('cli --floor with pgdat', lambda t: train_cli(t, method='pgdat', floor=0.75), "--floor apply to --method spat only"),
-    ('cli --spat_mask with trades', lambda t: train_cli(t, method='trades', spat_mask='data', outer='trades'),
+    ('cli --spat_mask with trades', lambda t: train_cli(t, method='trades', spat_mask='model', outer='trades'),
      "--outer, --spat_mask apply to --method spat only"),
     ('cli --out unwritable', lambda t: train_cli(t, out='/proc/spat/r.json'), "--out='/proc/spat/r.json' is not writable"),
     ('cli --out a folder', lambda t: train_cli(t, out=str(t)), "is a folder; expected a file path"),

@@ -35,12 +35,12 @@ def test_bench_at_smoke(tmp_path):
     res = json.loads(out.read_text())
     assert {'date', 'device', 'torch', 'command', 'wall_s'} <= set(res['meta'])
     mnist = {r['method']: r for r in res['settings']['mnist']['rows']}
-    expected = {'standard', 'PGD-AT', 'TRADES', 'SPAT (default: sign, element)', 'SPAT soft', 'SPAT sign, per pixel',
+    expected = {'standard', 'PGD-AT', 'TRADES', 'SPAT model mask (sign, element)', 'SPAT soft', 'SPAT sign, per pixel',
                 'SPAT hard (sign >= 0.8)', 'SPAT refresh every step', 'SPAT top-2', 'mask floor', 'mask floor (vmap)',
                 'ART AdversarialTrainerMadryPGD'}
     assert expected <= set(mnist)
     for r in mnist.values(): assert r['s_per_batch'] > 0 and r['peak_mib'] > 0 and len(r['times']) == 1
-    assert {'SPAT (default: top-9)', 'SPAT top-2', 'mask floor: top-9'} <= {r['method'] for r in res['settings']['cifar100']['rows']}
+    assert {'SPAT model mask: top-9', 'SPAT top-2', 'mask floor: top-9'} <= {r['method'] for r in res['settings']['cifar100']['rows']}
     assert 'SPAT overhead / mask floor' in res['settings']['mnist']['derived']
     assert 'ART epoch / our PGD-AT epoch' in res['settings']['mnist']['derived']
     assert '| PGD-AT |' in stdout and 'data path' in stdout
@@ -81,4 +81,5 @@ def test_spat_floor_frontier_smoke(tmp_path):
     for r in res['frontier']: assert 0 <= r['semantic change'] <= 1 and 0 <= r['fooling rate'] <= 1
     pgd_ratios = [v for m in res['matched'] if m['attack'] == 'PGD' for k, v in m.items() if k.startswith('×')]
     assert all(v == 1 or v != v for v in pgd_ratios)   # PGD against itself: 1 where its frontier reaches the level, NaN elsewhere
+    assert len(res['steering']) == 2 * 4 and all(r['share / PGD'] > 0 and 0 <= r['fooling rate'] <= 1 for r in res['steering'])
     assert 'wall time' in stdout

@@ -35,7 +35,8 @@ from spat_nb.models import get_model
 EPS, ALPHA = 8/255, 2/255
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 TRAINERS = {'PGD-AT': lambda s: PGDATCallback(EPS, ALPHA, s), 'TRADES': lambda s: TRADESCallback(EPS, ALPHA, s),
-            'SPAT': lambda s: SPATCallback(EPS, ALPHA, s), 'SPAT-TRADES': lambda s: SPATCallback(EPS, ALPHA, s, outer='trades')}
+            # the model's mask: its per-class backward passes are the GPU-sensitive part (the data's mask is a fixed tensor)
+            'SPAT': lambda s: SPATCallback(EPS, ALPHA, s, score='sign'), 'SPAT-TRADES': lambda s: SPATCallback(EPS, ALPHA, s, outer='trades', score='sign')}
 
 def timed(fn, device, reps:int) -> float:
     "Median seconds of `fn()` over `reps` calls after one warm-up call."
@@ -209,7 +210,7 @@ def compiled_fit_check(arch, dataset, bs, batches, steps, device):
             adversarial = next(c for c in self.learn.cbs if isinstance(c, AdversarialTraining))
             seen.append(type(adversarial.attack_model).__name__)
     learn = Learner(DataLoaders(dl, dl, device=device), get_model(arch, dataset).to(device), loss_func=nn.CrossEntropyLoss(),
-                    opt_func=SGD, lr=0.01, cbs=[TrainOnly(), SPATCallback(EPS, ALPHA, steps, compile_attack=True), AttackModelProbe()])
+                    opt_func=SGD, lr=0.01, cbs=[TrainOnly(), SPATCallback(EPS, ALPHA, steps, score='sign', compile_attack=True), AttackModelProbe()])
     if device.type == 'cuda': learn = learn.to_bf16()
     with learn.no_bar(), learn.no_logging(): learn.fit(1)
     losses = [float(l) for l in learn.recorder.losses]
