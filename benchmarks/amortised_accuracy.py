@@ -19,7 +19,8 @@ from spat_nb.callbacks import EpochSeed, PGDATCallback, SPATCallback
 from spat_nb.data import get_dls
 from spat_nb.models import get_model
 
-METHODS = {'PGD-AT': lambda b: PGDATCallback(**b),   # SPAT with the model's mask, whose cost top-k amortises
+# SPAT with the model's mask (score='sign'): the reading whose cost top_k amortises
+METHODS = {'PGD-AT': lambda b: PGDATCallback(**b),
            'SPAT, every class (top_k default)': lambda b: SPATCallback(score='sign', **b),
            'SPAT top-5': lambda b: SPATCallback(score='sign', top_k=5, **b),
            'SPAT top-3': lambda b: SPATCallback(score='sign', top_k=3, **b),

@@ -52,11 +52,11 @@ def methods(setting:str, steps:int, full:bool, compile_attack:bool) -> dict:
     spat = lambda **kw: ('fastai', lambda b: SPATCallback(steps=steps, **b, **{'score': 'sign', **kw}))
     rows = {'standard': ('fastai', None), 'PGD-AT': ('fastai', lambda b: PGDATCallback(steps=steps, **b))}
     if setting != 'cifar100' or full: rows['TRADES'] = ('fastai', lambda b: TRADESCallback(steps=steps, **b))
-    if setting == 'cifar100':   # 100 classes, for the top-K mask: the default scores the 9 most probable other classes
+    if setting == 'cifar100':   # 100 classes, for the top-K mask: top_k's default scores the 9 most probable other classes
         rows |= {'SPAT model mask: top-9': spat(), 'SPAT top-5': spat(top_k=5), 'SPAT top-2': spat(top_k=2),
                  'mask floor: top-9': ('floor', dict(top_k=9)), 'mask floor: top-2': ('floor', dict(top_k=2))}
         if full: rows |= {'SPAT all 99 classes': spat(top_k=None), 'mask floor: all 99': ('floor', dict(top_k=None))}
-    else:   # the mask's variants cost about what the default costs: the wide network times the default alone
+    else:   # the mask's variants cost about what the sign mask costs: the wide network times that one alone
         rows['SPAT model mask (sign, element)'] = spat()
         if setting != 'cifar10-wrn' or full:
             rows |= {'SPAT soft': spat(score='soft'), 'SPAT sign, per pixel': spat(per='pixel'), 'SPAT hard (sign >= 0.8)': spat(threshold=0.8)}
@@ -217,12 +217,12 @@ def derive(rows, steps):
         ceiling = by['standard']['images_per_s'] / (steps + 1)
         out[f'ceiling: standard images/s / {steps + 1}'] = ceiling
         out['PGD-AT fraction of the ceiling'] = by['PGD-AT']['images_per_s'] / ceiling
-    spat_default = next((m for m in by if m in ('SPAT model mask (sign, element)', 'SPAT model mask: top-9')), None)
+    spat_model_mask = next((m for m in by if m in ('SPAT model mask (sign, element)', 'SPAT model mask: top-9')), None)
     floor = next((m for m in by if m in ('mask floor', 'mask floor: top-9')), None)
-    if spat_default and floor:
-        out['SPAT default overhead over PGD-AT (s/batch)'] = t(spat_default) - t('PGD-AT')
+    if spat_model_mask and floor:
+        out['SPAT model-mask overhead over PGD-AT (s/batch)'] = t(spat_model_mask) - t('PGD-AT')
         out['mask floor (s/batch)'] = t(floor)
-        out['SPAT overhead / mask floor'] = (t(spat_default) - t('PGD-AT')) / t(floor)
+        out['SPAT overhead / mask floor'] = (t(spat_model_mask) - t('PGD-AT')) / t(floor)
         out['mask floor / PGD-AT'] = t(floor) / t('PGD-AT')
     if 'mask floor (vmap)' in by: out['vmap floor / loop floor'] = t('mask floor (vmap)') / t('mask floor')
     art = 'ART AdversarialTrainerMadryPGD'

@@ -3,8 +3,8 @@
     python benchmarks/spat_variants_training.py [--seeds 0 1] [--epochs 8] [--methods NAME ...] [--out benchmarks/spat_variants_training.json]
 
 small_cnn on the 4,000 training digits of mnist5k, fastai one-cycle (Adam, peak lr 5e-3, batch 128), ε = 0.3 with 10
-attack steps of 0.05 and ε warm-up over the first 3 epochs, for these training attacks: PGD-AT, SPAT as it is by default
-(step weighting, the model's mask) and SPAT with the shaped budget and the data's mask at the floors λ = 0.25, 0.5, 0.75
+attack steps of 0.05 and ε warm-up over the first 3 epochs, for these training attacks: PGD-AT, the original SPAT
+(step weighting, the model's mask; the default when this was run) and SPAT with the shaped budget and the data's mask at the floors λ = 0.25, 0.5, 0.75
 and 0.9 (`--methods` picks some of them by name). Evaluation at ε = 0.3:
 clean accuracy on all 1,000 validation digits, PGD-40 (CE) and CW-PGD-40 (margin) with step 0.01 on the same 1,000, and
 AutoAttack (ART's APGD-CE, APGD-T, Square with --square_queries) on the first --aa_n. Every row names its attack.
@@ -37,7 +37,8 @@ def methods(dls, eps, alpha, steps, warmup):
     common = dict(eps_warmup=warmup)
     return {
         'PGD-AT': lambda: PGDATCallback(eps, alpha, steps, **common),
-        'SPAT original (step, model mask)': lambda: SPATCallback(eps, alpha, steps, score='sign', **common),   # the default before issue 10
+        # named 'SPAT default (step, model mask)' in the recorded run (spat_variants_training.json), when it was the default
+        'SPAT original (step, model mask)': lambda: SPATCallback(eps, alpha, steps, score='sign', **common),
         **{f'SPAT budget, data mask, λ {floor}': (lambda floor=floor: SPATCallback(eps, alpha, steps, score=ClassMeanMask.from_dls(dls),
                                                                                   mode='budget', floor=floor, **common))
            for floor in (0.25, 0.5, 0.75, 0.9)},

@@ -53,9 +53,12 @@ class SharedMask:
         check_arg(isinstance(self.refresh, bool), 'refresh', self.refresh, "True or False")
         check_arg(self.uses_directions or not self.refresh, 'refresh', self.refresh, "False with a ClassMeanMask: a mask read from the data does not change along the attack")
         check_arg(not (self.refresh and self.mode == 'budget'), 'refresh', self.refresh, "False with mode='budget': the shaped bound is set once, at the clean input")
-        if not self.uses_directions: return
-        mask_from_directions(torch.zeros(2, 1, 1, 1, 1), self.score, self.per, self.threshold)  # validates the options
         self.top_k = check_int(self.top_k, 'top_k', 1, none_ok=True)
+        if not self.uses_directions:
+            check_arg(self.per in ('element', 'pixel'), 'per', self.per, "'element' or 'pixel'")
+            self.threshold = check_float(self.threshold, 'threshold', 0, 1, none_ok=True)
+            return
+        mask_from_directions(torch.zeros(2, 1, 1, 1, 1), self.score, self.per, self.threshold)  # validates the options
         if self.top_k == 1 and isinstance(self.score, str):   # one direction always agrees with itself
             raise ValueError(f"top_k=1 is out of range for score={self.score!r}; expected an integer >= 2 or None: the agreement "
                              "of a single class direction is 1 everywhere, so the mask would be constant and SPAT would be plain PGD")
@@ -235,6 +238,7 @@ def spat_attack(model, x, y, eps:float, alpha:float, steps:int=10, loss:str='ce'
                 score='sign', per:str='element', top_k:int|None=9, threshold:float|None=None,
                 floor:float|None=None, refresh:bool=False, mode:str|None=None, **kwargs) -> torch.Tensor:
     "SPAT: PGD (`loss='ce'`) or TRADES-KL (`loss='kl'`) with steps (and, with `mode='budget'`, bounds) weighted towards shared pixels."
+    if mode is None and kwargs.get('norm') == 'l2': mode = 'step'   # the shaped budget is an l-inf bound
     mask = SharedMask(score, per, top_k, threshold, floor, refresh, mode)
     defaults = {'start': 'trades'} if loss == 'kl' else {}
     return Attack(eps, alpha, steps, loss=loss, mask=mask, **{**defaults, **kwargs})(model, x, y)

@@ -173,6 +173,7 @@ class MARTCallback(AdversarialTraining):
 # %% ../nbs/04_callbacks.ipynb #d9fbd1b9
 class SPATCallback(AdversarialTraining):
     "Semantics-Preserving Adversarial Training: a SPAT inner attack with a PGD-AT (`outer='ce'`) or TRADES (`outer='trades'`) loss."
+    reads_dls, _mask_dls = False, None   # also what a callback pickled by a release without the data's mask loads with
     def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10,
                  outer:str='ce',          # 'ce' (train on x' with loss_func) or 'trades'
                  beta:float=6.,           # TRADES weight, with outer='trades'
@@ -182,12 +183,13 @@ class SPATCallback(AdversarialTraining):
                  threshold:float|None=None, # hard mask at this score (None: soft mask)
                  floor:float|None=None,   # λ, the weight where the mask is 0 (None: 0.75 for the data's mask on the budget, else 0.5)
                  refresh:bool=False,      # recompute the model's mask at every attack step
-                 mode:str|None=None,      # the mask weights the steps ('step') or the steps and the per-element bound ('budget'); None: 'budget' for the data's mask, 'step' for the model's
+                 mode:str|None=None,      # the mask weights the steps ('step') or the steps and the per-element bound ('budget'); None: 'budget' for the data's mask in l-inf, else 'step'
                  **kwargs):
         check_arg(outer in ('ce', 'trades'), 'outer', outer, "'ce' or 'trades'")
         self.outer, self.beta = outer, _check_beta(beta)
         if outer == 'trades': self.attack_loss, self.attack_start, self.train_on, self.needs_both = 'kl', 'trades', 'clean', True
         self.reads_dls, self._mask_dls = isinstance(score, str) and score == 'class_mean', None
+        if mode is None and kwargs.get('norm') == 'l2': mode = 'step'   # the shaped budget is an l-inf bound
         super().__init__(eps, alpha, steps, mask=SharedMask(score, per, top_k, threshold, floor, refresh, mode), **kwargs)
     def outer_loss(self, logits_clean, logits_adv, y):
         return trades_loss(self.loss_grad, logits_clean, logits_adv, self.beta) if self.outer == 'trades' else None
@@ -195,7 +197,7 @@ class SPATCallback(AdversarialTraining):
         # read on the first training batch, once per DataLoaders: validate(), get_preds() and summary() run before_fit
         # too, also on an exported Learner whose DataLoaders are empty
         if self.reads_dls and self._mask_dls is not self.dls:
-            self.attack.mask.score, self._mask_dls = ClassMeanMask.from_dls(self.dls), self.dls
+            self.attack.mask.score, self._mask_dls = ClassMeanMask.from_dls(self.dls, self.attack.mask.per), self.dls
         super().before_batch()
     def __getstate__(self):
         # a mask read from the DataLoaders is read again from the ones of the Learner it is loaded into

@@ -8,6 +8,7 @@ import random
 from contextlib import contextmanager
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -133,19 +134,26 @@ def shared_pixel_mask(model:nn.Module, x:torch.Tensor, y:torch.Tensor,
     return mask_from_directions(d, score, per, threshold)
 
 # %% ../nbs/02_masks.ipynb #3b0ad653
+def _in_order(train_dl):
+    "The same batches as `train_dl`, in order and with none dropped: fastai's `new`, or a plain torch loader over its dataset."
+    if hasattr(train_dl, 'new'): return train_dl.new(shuffle=False, drop_last=False)
+    return torch.utils.data.DataLoader(train_dl.dataset, batch_size=train_dl.batch_size or 256, shuffle=False,
+                                       collate_fn=train_dl.collate_fn, num_workers=0)
+
 def _class_sums(train_dl, n_classes:int|None=None):
-    "Per-class sums and counts of the images of one in-order pass over a fastai training loader, leaving its random state as it was."
-    sums, counts, state = None, None, random.getstate()
+    "Per-class sums and counts of the images of one in-order pass over a training loader, leaving the random states as they were."
+    sums, counts, state, np_state = None, None, random.getstate(), np.random.get_state()
+    device = torch.device(getattr(train_dl, 'device', None) or 'cpu')
     try:
-        with torch.random.fork_rng(devices=[]):
-            for xb, yb in train_dl.new(shuffle=False, drop_last=False):
+        with torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []):
+            for xb, yb in _in_order(train_dl):
                 x = check_images(xb, 'training batch x').detach().float().cpu()
                 y = check_labels(yb, batch=len(x), name='training batch y').cpu()
                 k = max(int(y.max()) + 1, n_classes or 0)
                 if sums is None: sums, counts = torch.zeros(k, *x.shape[1:]), torch.zeros(k, dtype=torch.long)
                 if k > len(sums): sums, counts = torch.cat([sums, sums.new_zeros(k - len(sums), *x.shape[1:])]), F.pad(counts, (0, k - len(counts)))
                 sums.index_add_(0, y, x); counts += torch.bincount(y, minlength=len(counts))
-    finally: random.setstate(state)
+    finally: random.setstate(state); np.random.set_state(np_state)
     check_arg(sums is not None, 'dls', 'an empty training loader', "training batches to read the class means from")
     return sums, counts
 
@@ -171,8 +179,9 @@ class ClassMeanMask:
         if isinstance(dls.train_ds, InMemoryImages):
             ds = dls.train_ds
             images, labels = ds.images.float() / ds.info.pixel_max, ds.labels
-            sums = torch.zeros(ds.c, *images.shape[1:]).index_add_(0, labels, images)
-            counts = torch.bincount(labels, minlength=ds.c)
+            labels = labels.long()
+            sums = torch.zeros(ds.c, *images.shape[1:], device=images.device).index_add_(0, labels, images).cpu()
+            counts = torch.bincount(labels, minlength=ds.c).cpu()
             augmentation = next((t for t in train.after_batch.fs if isinstance(t, RandomPadCropFlip)), None)
         else: (sums, counts), augmentation = _class_sums(train, getattr(dls, 'c', None)), None
         empty = (counts == 0).nonzero().flatten().tolist()

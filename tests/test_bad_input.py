@@ -69,6 +69,7 @@ CASES = [
     ('evaluate data in [0,255]', lambda t: evaluate_robustness(model, (x * 255, y), 0.1, n=4, autoattack=False), "data (images) has values"),
     ('callback batch in [0,255]', lambda t: fit_on(torch.rand(8, 1, 28, 28) * 255, torch.arange(8) % 10, PGDATCallback(0.1, 0.02, 2)), "x has values in [0"),
     ('callback batch NaN', lambda t: fit_on(torch.full((8, 1, 28, 28), float('nan')), torch.arange(8) % 10, SPATCallback(0.1, 0.02, 2)), "x has NaN"),
+    ('callback batch NaN, model mask', lambda t: fit_on(torch.full((8, 1, 28, 28), float('nan')), torch.arange(8) % 10, SPATCallback(0.1, 0.02, 2, score='sign')), "x has NaN"),
     # labels: range, dtype, shape, count
     ('pgd y >= n_classes', lambda t: pgd(model, x, torch.tensor([0, 1, 2, 10]), 0.1, 0.02), "y has labels in [0, 10]; expected class indices in [0, 9]"),
     ('pgd y < 0', lambda t: pgd(model, x, torch.tensor([0, 1, 2, -1]), 0.1, 0.02), "y has labels in [-1, 2]"),

@@ -1,5 +1,6 @@
 "The callbacks with the fastai features users combine them with: checkpoint and resume, bf16, ChannelsLast, GradientAccumulation."
 import pytest
+from functools import partial
 import torch
 import torch.nn as nn
 from fastai.callback.channelslast import ChannelsLast
@@ -64,7 +65,7 @@ class AttackDtype(Callback):
     def after_fit(self): self.handle.remove()
 
 
-@pytest.mark.parametrize('make_cb', [PGDATCallback, SPATCallback], ids=['pgdat', 'spat'])
+@pytest.mark.parametrize('make_cb', [PGDATCallback, SPATCallback, partial(SPATCallback, score='sign')], ids=['pgdat', 'spat', 'spat_model_mask'])
 def test_bf16_trains_and_attacks_in_bf16(make_cb):
     learn = make_learner(metrics=RobustAccuracy(Attack(0.1, 0.025, 5), n=64)).to_bf16()
     probe = AttackDtype()
@@ -108,14 +109,14 @@ def test_gradient_accumulation_scales_the_adversarial_loss():
 
 
 def test_compiled_attack_trains_through_the_compiled_module_and_matches_eager():
-    "compile_attack=True: SPAT's steps run through torch.compile of the learner's module (its mask eagerly), with the eager result."
+    "compile_attack=True: SPAT's steps run through torch.compile of the learner's module (the model's mask eagerly), with the eager result."
     class RecordAdversarial(Callback):
         order = SPATCallback.order + 1
         def before_batch(self): self.learn.x_adv_seen = self.xb[0].clone()
     runs = {}
     for compiled in (False, True):
         learn = make_learner(n_train=64, bs=32)
-        cb = SPATCallback(**BUDGET, compile_attack=compiled)
+        cb = SPATCallback(**BUDGET, score='sign', compile_attack=compiled)   # the model's mask: the path with an eager fallback
         learn.fit(1, 1e-3, cbs=[cb, RecordAdversarial(), EpochSeed(0)])
         runs[compiled] = learn.x_adv_seen, state(learn)
         if compiled:
