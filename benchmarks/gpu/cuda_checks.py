@@ -1,17 +1,19 @@
 """Correctness checks of the GPU path, each recorded with its figures in `OUT/result.json` and `OUT/log.txt`:
 
-- training steps of PGD-AT, TRADES and SPAT (both outer losses) under bf16 and fp16 autocast with channels_last, with a probe
+- training steps of PGD-AT, TRADES, SPAT with the model's mask (both outer losses) and SPAT's default (the data's mask)
+  under bf16 and fp16 autocast with channels_last, with a probe
   that checks, right after each attack, the model's mode, its BatchNorm statistics and the perturbation's bounds;
 - every attack leaves the model untouched (parameters, gradients, BatchNorm statistics, modes) on the device, in fp32,
   bf16 and fp16;
 - the mask's class directions: the per-class backward loop against the vmapped pass (agreement and time);
-- `compile_attack=True`: the compiled attack agrees with the eager one, its speed, and a compiled SPAT fit.
+- `compile_attack=True`: the compiled attack's input gradients are as close to a float64 model's as eager's, its speed,
+  and a compiled SPAT fit.
 
     python benchmarks/gpu/cuda_checks.py --out results/checks            # on a GPU
     python benchmarks/gpu/cuda_checks.py --out /tmp/checks --dry-run     # the same code on the CPU, tiny shapes
 """
 from __future__ import annotations
-import argparse, signal, statistics, sys, time, warnings
+import argparse, copy, signal, statistics, sys, time, warnings
 from pathlib import Path
 warnings.filterwarnings('ignore', message='.*torch.jit.script.*')
 
@@ -35,8 +37,10 @@ from spat_nb.models import get_model
 EPS, ALPHA = 8/255, 2/255
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 TRAINERS = {'PGD-AT': lambda s: PGDATCallback(EPS, ALPHA, s), 'TRADES': lambda s: TRADESCallback(EPS, ALPHA, s),
-            # the model's mask: its per-class backward passes are the GPU-sensitive part (the data's mask is a fixed tensor)
-            'SPAT': lambda s: SPATCallback(EPS, ALPHA, s, score='sign'), 'SPAT-TRADES': lambda s: SPATCallback(EPS, ALPHA, s, outer='trades', score='sign')}
+            # the model's mask: its per-class backward passes are the GPU-sensitive part
+            'SPAT': lambda s: SPATCallback(EPS, ALPHA, s, score='sign'), 'SPAT-TRADES': lambda s: SPATCallback(EPS, ALPHA, s, outer='trades', score='sign'),
+            # the default: the data's mask, read from the DataLoaders on the first batch, shapes the budget
+            'SPAT default (data mask)': lambda s: SPATCallback(EPS, ALPHA, s)}
 
 def timed(fn, device, reps:int) -> float:
     "Median seconds of `fn()` over `reps` calls after one warm-up call."
@@ -67,7 +71,8 @@ class AfterAttack(Callback):
         self.worst_linf = max(self.worst_linf, (x_adv - x).abs().max().item()); self.n += 1
 
 def train_step_check(method, precision, arch, dataset, bs, batches, steps, device):
-    images, labels = synthetic_images(dataset, bs * batches)
+    images, _ = synthetic_images(dataset, bs * batches)
+    labels = torch.arange(bs * batches) % dataset_info(dataset).n_classes   # every class: the data's mask needs each one's mean
     dl = loader(dataset, images, labels, bs, device)
     torch.manual_seed(0)
     model = get_model(arch, dataset).to(device)
@@ -138,21 +143,24 @@ def directions_check(precision, arch, dataset, bs, top_k, device, reps):
             'bs': bs, 'top_k': top_k}
 
 def compile_check(arch, dataset, bs, steps, device):
-    """The compiled model's input gradients agree with the eager model's, and PGD through it is as strong.
+    """The compiled model's input gradients are as accurate as the eager model's, and PGD through it is as strong.
 
-    On a GPU, cuDNN runs float32 convolutions in TF32 by default, and the compiled graph may pick other kernels: the
-    gradients are compared with TF32 off, and the TF32-on difference of the eager model is recorded as the scale of
-    rounding. Sign steps amplify rounding (two eager runs end on different corners of the box for some elements), so
-    the adversarial images are compared by the loss they reach, not element by element."""
+    Compiled and eager float32 graphs round differently (other kernels, other reduction orders, and cuDNN's benchmark
+    mode may pick other convolution algorithms), so neither is the reference: a float64 copy of the model is. The
+    compiled gradient (TF32 off) must be no farther from it than the eager gradient as PyTorch runs it by default (cuDNN
+    convolutions in TF32), the rounding users already accept, or than ten times the eager float32 error where there is
+    no TF32 (the CPU's dry run); a wrong graph is off by O(1). Sign steps amplify rounding (two eager runs end on different corners of the box for some
+    elements), so the adversarial images are compared by the loss they reach, not element by element."""
     torch.manual_seed(0)
     model = get_model(arch, dataset).to(device).eval()
     images, labels = synthetic_images(dataset, bs)
     x, y = (images.float() / 255).to(device), labels.to(device)
-    def input_grad(m):
+    def input_grad(m, inputs=x):
         with attack_guard(m):
-            xg = x.clone().requires_grad_()
-            return torch.autograd.grad(nn.functional.cross_entropy(m(xg), y), xg)[0]
+            xg = inputs.clone().requires_grad_()
+            return torch.autograd.grad(nn.functional.cross_entropy(m(xg), y), xg)[0].double()
     rel = lambda a, b: ((a - b).norm() / b.norm()).item()
+    g_reference = input_grad(copy.deepcopy(model).double(), x.double())
     g_tf32 = input_grad(model)
     matmul_tf32 = torch.backends.cuda.matmul.allow_tf32
     try:
@@ -168,12 +176,14 @@ def compile_check(arch, dataset, bs, steps, device):
     with torch.no_grad():
         loss_clean, loss_c, loss_e = (nn.functional.cross_entropy(model(xa), y).item() for xa in (x, x_c, x_e))
     gain_c, gain_e = loss_c - loss_clean, loss_e - loss_clean   # what each attack adds to the clean loss
-    out = {'input_grad_relative_difference_fp32': rel(g_compiled, g_eager), 'eager_tf32_vs_fp32': rel(g_tf32, g_eager),
+    out = {'compiled_fp32_error': rel(g_compiled, g_reference), 'eager_fp32_error': rel(g_eager, g_reference),
+           'eager_tf32_error': rel(g_tf32, g_reference), 'compiled_vs_eager_fp32': rel(g_compiled, g_eager),
            'clean_loss': loss_clean, 'pgd_loss_compiled': loss_c, 'pgd_loss_eager': loss_e, 'elements_differing_compiled_vs_eager': differ(x_c, x_e),
            'elements_differing_eager_vs_eager': differ(x_e, x_e2), 'compile_and_first_call_s': compile_s, 'bs': bs, 'steps': steps}
+    out['tolerance'] = max(out['eager_tf32_error'], 10 * out['eager_fp32_error'])
     out['failures'] = [f for f, bad in [
-        (f"compiled and eager input gradients differ by {out['input_grad_relative_difference_fp32']:.3g} (relative L2, TF32 off)",
-         out['input_grad_relative_difference_fp32'] >= 1e-3),
+        (f"the compiled input gradient is {out['compiled_fp32_error']:.3g} from float64's (relative L2, TF32 off), over the "
+         f"tolerance {out['tolerance']:.3g}", not out['compiled_fp32_error'] <= out['tolerance']),
         (f"eager PGD did not raise the loss ({loss_clean:.4f} -> {loss_e:.4f})", not gain_e > 0),
         (f"PGD raises the loss by {gain_c:.4g} compiled against {gain_e:.4g} eager", abs(gain_c - gain_e) > 0.05 * abs(gain_e))] if bad]
     return out
@@ -232,7 +242,7 @@ def main(argv=None):
     if not dry and not torch.cuda.is_available(): p.error("no CUDA device is available; use --dry-run on a CPU")
     if device.type == 'cuda': torch.backends.cudnn.benchmark = True
     arch, dataset = ('preact_resnet18', 'cifar10')
-    shapes = dict(bs=4, batches=2, steps=2, reps=1) if dry else dict(bs=128, batches=6, steps=10, reps=5)
+    shapes = dict(bs=4, batches=3, steps=2, reps=1) if dry else dict(bs=128, batches=6, steps=10, reps=5)
     report = Report(args.out, 'cuda_checks', dry_run=dry, arch=arch, dataset=dataset, **shapes)
     try:
         for method in TRAINERS:

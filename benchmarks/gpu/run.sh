@@ -8,9 +8,11 @@
 # The device call, from the repository root here (after bash benchmarks/gpu/fetch_wheels.sh):
 #   run(command="bash benchmarks/gpu/run.sh $OUT", carry=[".whl"], timeout_s=600)
 #
-# Environment: PYTHON (default python3), KIT_WHEELS (default .whl), KIT_SITE (default /tmp/spat_kit_site).
-# Parts and budgets (seconds, GPU): checks 130, cells 55, bench 210, bench_fp32 70: 465 s (each + 5 s to stop), with the
-# install and imports about 8 minutes at most. On an H100 on 2026-11-26 the parts took about 110, 42, 119 (before its compiled rows) and 47 s.
+# Environment: PYTHON (default python3), KIT_WHEELS (default .whl), KIT_SITE (default /tmp/spat_kit_site), KIT_PARTS (the
+# parts to run, default all: 'checks cells bench bench_fp32'; a rerun of one part fits a lease's remainder).
+# Parts and budgets (seconds, GPU): checks 165, cells 55, bench 175, bench_fp32 70: 465 s (each + 5 s to stop), with the
+# install and imports about 8 minutes at most. On an H100 on 2026-11-27 the parts took about 135 (stopped at 130 before its
+# last check), 52, 155 and 57 s.
 set -uo pipefail
 dry=0
 if [ "${1:-}" = --dry-run ]; then dry=1; shift; fi
@@ -21,6 +23,7 @@ py="${PYTHON:-python3}"
 wheels="${KIT_WHEELS:-.whl}"
 site="${KIT_SITE:-/tmp/spat_kit_site}"
 kit=benchmarks/gpu
+parts="${KIT_PARTS:-checks cells bench bench_fp32}"
 start=$SECONDS
 
 # the cheap checks first: wheels, output folder, interpreter
@@ -29,6 +32,9 @@ if ! ls "$wheels"/*.whl >/dev/null 2>&1; then
 fi
 mkdir -p "$out" && [ -w "$out" ] || { echo "run.sh: OUTDIR '$out' is not a writable folder" >&2; exit 2; }
 command -v "$py" >/dev/null || { echo "run.sh: PYTHON '$py' is not an interpreter on the PATH" >&2; exit 2; }
+for p in $parts; do
+  case "$p" in checks|cells|bench|bench_fp32) ;; *) echo "run.sh: KIT_PARTS has '$p'; expected some of: checks cells bench bench_fp32" >&2; exit 2;; esac
+done
 
 echo "==> installing $(ls "$wheels"/*.whl | wc -l) wheels into $site"
 "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" "$wheels"/*.whl || exit 3
@@ -45,6 +51,7 @@ status=0
 export KIT_TEED_LOG=1   # the parts print; part() keeps everything they print, errors included, in their log.txt
 part() {   # part NAME BUDGET_S COMMAND...: run COMMAND under BUDGET_S seconds, its output teed to OUTDIR/NAME/log.txt
   local name=$1 budget=$2 t0=$SECONDS rc; shift 2
+  [[ " $parts " == *" $name "* ]] || return 0
   mkdir -p "$out/$name"
   echo; echo "==> [$((SECONDS - start))s] part $name (budget ${budget}s)"
   timeout --signal=INT --kill-after=5 "$budget" "$@" 2>&1 | tee -a "$out/$name/log.txt"
@@ -60,11 +67,11 @@ if [ $dry = 1 ]; then
   part bench_fp32 300 "$py" benchmarks/bench_at.py --device cpu --settings cifar10 --bs 2 --batches 1 --rounds 1 --steps 1 \
     --compile none --only ART --json "$out/bench_fp32/result.json"
 else
-  part checks 130 "$py" $kit/cuda_checks.py --out "$out/checks"
+  part checks 165 "$py" $kit/cuda_checks.py --out "$out/checks"
   part cells 55 "$py" $kit/run_cuda_cells.py --out "$out/cells"
   # bf16 + channels_last (the default on cuda), with compiled-attack rows on CIFAR-10 shapes; ART trains in float32,
   # so it is timed in the next part, against our float32
-  part bench 210 "$py" benchmarks/bench_at.py --device cuda --settings cifar10 cifar10-wrn --compile cifar10 --no-art --profile \
+  part bench 175 "$py" benchmarks/bench_at.py --device cuda --settings cifar10 cifar10-wrn --compile cifar10 --no-art --profile \
     --json "$out/bench/result.json"
   part bench_fp32 70 "$py" benchmarks/bench_at.py --device cuda --fp32 --settings cifar10 --compile none --only ART \
     --json "$out/bench_fp32/result.json"
