@@ -6,9 +6,9 @@ PGD-20 (CE and CW margin) on the same validation digits. `bench_at.py` measures 
     python benchmarks/amortised_accuracy.py --json amortised.json
 """
 from __future__ import annotations
-import argparse, datetime, json, statistics, sys, time, warnings
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*')
+import argparse, datetime, json, statistics, sys, time
 
+import spat_nb.data  # first: its import of fastai quiets a deprecation warning raised there
 import torch
 import torch.nn as nn
 from fastai.callback.schedule import fit_one_cycle  # noqa: F401  (adds Learner.fit_one_cycle)

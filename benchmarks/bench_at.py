@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse, datetime, json, os, platform, random, statistics, sys, time, warnings, weakref
 from functools import partial
 os.environ.setdefault('TQDM_DISABLE', '1')   # ART's trainer draws progress bars
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*')
 warnings.filterwarnings('ignore', message='.*CUDA autocast.*')
 
+import spat_nb.data  # first: its import of fastai quiets a deprecation warning raised there
 import torch
 import torch.nn as nn
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -30,8 +30,8 @@ from fastai.optimizer import SGD
 
 from spat_nb.callbacks import PGDATCallback, TRADESCallback, SPATCallback
 from spat_nb.data import BatchDL, InMemoryImages, RandomPadCropFlip, ToUnitRange, dataset_info
-from spat_nb.masks import attack_guard, class_directions
-from spat_nb.models import get_model
+from spat_nb.masks import class_directions
+from spat_nb.models import attack_guard, get_model
 
 # name: (arch, dataset, attack budget); the methods each setting runs are in `methods`
 SETTINGS = {

@@ -37,9 +37,9 @@ from fastai.torch_core import set_seed
 
 from spat_nb.attacks import pgd, spat_attack
 from spat_nb.callbacks import EpochSeed, PGDATCallback
-from spat_nb.evaluate import _correct, perturbation_profile, semantic_frontier
+from spat_nb.evaluate import change_at_fooling, perturbation_profile, semantic_frontier
 from spat_nb.masks import ClassMeanMask
-from spat_nb.models import get_model
+from spat_nb.models import correct_predictions, get_model
 
 FLOORS = (0.25, 0.5, 0.75, 0.9)
 EPS_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
@@ -63,12 +63,6 @@ def frontier_attacks(data_mask):
             'control: λ 0.5 budget on non-shared': budget(non_shared, 0.5)}
 
 
-def at_fooling(rows, level):
-    "The semantic-change rate where an attack's frontier reaches fooling rate `level` (NaN outside its range)."
-    rows = sorted(rows, key=lambda r: r['fooling rate'])
-    return float(np.interp(level, [r['fooling rate'] for r in rows], [r['semantic change'] for r in rows], left=np.nan, right=np.nan))
-
-
 def ratio(a, b): return a / b if b > 0 else float('nan')   # NaN also where PGD changes no meaning at that level
 
 
@@ -76,7 +70,7 @@ BUDGETS = {'paper (8/255, 2/255, 10)': (8/255, 2/255, 10), 'MNIST (0.3, 0.01, 40
 
 def steering(model, x, y, data_mask, seed):
     "Issue 10's target 1 for each floor: share of |δ| on D >= 0.8 and fooling rate, both as multiples of PGD's."
-    correct = _correct(model, x, y)
+    correct = correct_predictions(model, x, y)
     x, y = x[correct][:500], y[correct][:500]
     shared = data_mask.map.expand_as(x) >= 0.8
     rows = []
@@ -84,7 +78,7 @@ def steering(model, x, y, data_mask, seed):
         def run(**options):
             torch.manual_seed(seed)   # the same random start for every attack
             x_adv = pgd(model, x, y, eps, alpha, steps) if not options else spat_attack(model, x, y, eps, alpha, steps, **options)
-            return 1 - _correct(model, x_adv, y).float().mean().item(), perturbation_profile(x, x_adv, shared, eps)['share of |δ| on shared']
+            return 1 - correct_predictions(model, x_adv, y).float().mean().item(), perturbation_profile(x, x_adv, shared, eps)['share of |δ| on shared']
         fooled_pgd, share_pgd = run()
         for floor in FLOORS:
             fooled, share = run(score=data_mask, mode='budget', floor=floor)
@@ -131,7 +125,7 @@ def main():
         pgd_rows = [r for r in seed_rows if r['attack'] == 'PGD']
         for name in dict.fromkeys(r['attack'] for r in seed_rows):
             mine = [r for r in seed_rows if r['attack'] == name]
-            ratios = {f'× PGD at fooling {lv}': ratio(at_fooling(mine, lv), at_fooling(pgd_rows, lv)) for lv in LEVELS}
+            ratios = {f'× PGD at fooling {lv}': ratio(change_at_fooling(mine, lv), change_at_fooling(pgd_rows, lv)) for lv in LEVELS}
             matched.append({'seed': seed, 'attack': name, 'n': mine[0]['n'], **ratios})
             print(json.dumps(matched[-1]), flush=True)
         out.write_text(json.dumps({'config': vars(args) | {'steps': 20, 'alpha': 0.03, 'at_model': 'small_cnn, PGD-AT eps 0.3',

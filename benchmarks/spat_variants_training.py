@@ -28,9 +28,9 @@ from fastai.torch_core import set_seed
 
 from spat_nb.attacks import Attack
 from spat_nb.callbacks import EpochSeed, PGDATCallback, SPATCallback
-from spat_nb.evaluate import _correct, _robust_mask, autoattack_art
+from spat_nb.evaluate import _robust_mask, autoattack_art
 from spat_nb.masks import ClassMeanMask
-from spat_nb.models import get_model
+from spat_nb.models import correct_predictions, get_model
 
 
 def methods(dls, eps, alpha, steps, warmup):
@@ -77,7 +77,7 @@ def main():
             train_s = time.perf_counter() - start
             model = learn.model.eval()
             torch.manual_seed(seed)
-            clean = _correct(model, x, y)
+            clean = correct_predictions(model, x, y)
             pgd40 = _robust_mask(model, x, y, Attack(args.eps, 0.01, 40)) & clean
             cw40 = _robust_mask(model, x, y, Attack(args.eps, 0.01, 40, loss='cw')) & clean
             aa = autoattack_art(model, x[:args.aa_n], y[:args.aa_n], args.eps, square_queries=args.square_queries, seed=seed)['Square']

@@ -4,15 +4,17 @@
 
 # %% ../nbs/03_attacks.ipynb #1f6bc76e
 from __future__ import annotations
-from dataclasses import dataclass
+import warnings
+from dataclasses import KW_ONLY, dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .data import check_arg, check_float, check_images, check_int, check_labels
-from .models import check_logits
-from .masks import ClassMeanMask, attack_guard, class_directions, fp16_grad_scale, mask_from_directions
+from .models import attack_guard, check_logits, fp16_grad_scale
+from .masks import ClassMeanMask, class_directions, mask_from_directions
 
 # %% auto #0
 __all__ = ['OBJECTIVES', 'ce_objective', 'cw_objective', 'kl_objective', 'SharedMask', 'Attack', 'pgd', 'trades_attack',
@@ -34,11 +36,12 @@ def kl_objective(logits, y, clean_log_probs):
 
 OBJECTIVES = {'ce': ce_objective, 'cw': cw_objective, 'kl': kl_objective}
 
-# %% ../nbs/03_attacks.ipynb #1ac1649c
+# %% ../nbs/03_attacks.ipynb #3c3e329d
 @dataclass
 class SharedMask:
     "SPAT's preference for shared pixels: weights `w = floor + (1 − floor) · m`, `m` the shared-pixel mask, on the steps or on the budget."
     score: str = 'sign'          # the model's reading ('sign', 'soft', a callable on the class directions) or the data's (a `ClassMeanMask`; 'class_mean' until a callback reads it)
+    _: KW_ONLY
     per: str = 'element'         # 'element' or 'pixel'
     top_k: int | None = 9        # the most probable other classes the score runs over: all of them up to 10 classes (None: always all)
     threshold: float | None = None  # hard mask 1[s >= threshold]; None: the soft score
@@ -77,12 +80,14 @@ class SharedMask:
         "Weights in [floor, 1]."
         return self.floor + (1 - self.floor) * mask
 
+# %% ../nbs/03_attacks.ipynb #e5613f81
 @dataclass
 class Attack:
     "Projected gradient ascent in pixel space; call it on `(model, x, y)` to get adversarial images."
     eps: float
     alpha: float
     steps: int = 10
+    _: KW_ONLY
     norm: str = 'linf'
     loss: str = 'ce'
     targeted: bool = False
@@ -90,6 +95,7 @@ class Attack:
     restarts: int = 1
     mask: SharedMask | None = None
     train_bn: bool = False
+    last_mask_mean: torch.Tensor | None = field(default=None, init=False, repr=False, compare=False)   # set by each masked call
 
     def __post_init__(self):
         check_arg(self.norm in ('linf', 'l2'), 'norm', self.norm, "'linf' or 'l2'")
@@ -99,7 +105,9 @@ class Attack:
         self.alpha = check_float(self.alpha, 'alpha', 0, 1 if linf else None, low_open=True, unit="pixel units")
         self.steps, self.restarts = check_int(self.steps, 'steps', 1), check_int(self.restarts, 'restarts', 1)
         check_arg(self.loss in OBJECTIVES, 'loss', self.loss, f"one of: {', '.join(OBJECTIVES)}")
-        check_arg(self.start in ('uniform', 'trades', 'zero'), 'start', self.start, "'uniform', 'trades' or 'zero'")
+        if self.start == 'trades':   # the name of releases before 0.2
+            warnings.warn("start='trades' is deprecated; use start='normal'", DeprecationWarning, stacklevel=3); self.start = 'normal'
+        check_arg(self.start in ('uniform', 'normal', 'zero'), 'start', self.start, "'uniform', 'normal' or 'zero'")
         for flag in ('targeted', 'train_bn'): check_arg(isinstance(getattr(self, flag), bool), flag, getattr(self, flag), "True or False")
         check_arg(self.mask is None or isinstance(self.mask, SharedMask), 'mask', self.mask, "a SharedMask or None")
         check_arg(self.mask is None or self.mask.mode == 'step' or linf, 'mask.mode', getattr(self.mask, 'mode', None),
@@ -144,84 +152,67 @@ class Attack:
                 best = self._keep_best(model, x_adv, y, clean_log_probs, best)
             return best[0]
 
-    def _bounds(self, x, weight):
-        "Per-element bounds `lo ≤ δ ≤ hi` that keep `x + δ` in [0,1] and, for ℓ∞, δ in the ε-ball (shaped to ε·w in budget mode)."
-        lo, hi = -x, 1 - x
-        if self._shaped_budget: return torch.maximum(lo, -self.eps * weight), torch.minimum(hi, self.eps * weight)
-        if self.norm == 'linf': lo, hi = lo.clamp_(min=-self.eps), hi.clamp_(max=self.eps)
-        return lo, hi
-
-    @property
-    def _shaped_budget(self): return self.mask is not None and self.mask.mode == 'budget'
-
-    def _project_(self, delta, lo, hi):
-        "Project δ in place: onto the ℓ2 ball (ℓ∞ is in the bounds), then into the bounds."
-        if self.norm == 'l2': delta.mul_((self.eps / _l2(delta)).clamp_(max=1)[:, None, None, None])
-        return delta.clamp_(lo, hi)
-
-    def _init_delta(self, x, lo, hi, weight):
-        if self.start == 'zero': return torch.zeros_like(x)
-        if self.start == 'trades': delta = 0.001 * torch.randn_like(x)
-        elif self._shaped_budget: delta = (torch.rand_like(x) * 2 - 1) * self.eps * weight   # uniform in the shaped box
-        elif self.norm == 'linf': delta = (torch.rand_like(x) * 2 - 1) * self.eps
-        else:  # uniform in the l2 ball: a random direction, radius eps * U^(1/dim)
-            delta = torch.randn_like(x)
-            radius = self.eps * torch.rand(len(x), device=x.device) ** (1 / x[0].numel())
-            delta = delta * (radius / _l2(delta))[:, None, None, None]
-        return self._project_(delta, lo, hi)
+    def _check_output(self, logits, y, batch):
+        "Once per call, at the first forward pass: one tensor of logits per image, and labels below their count."
+        check_logits(logits, batch)
+        if y is not None: check_labels(y, logits.shape[1], batch)
 
     def _step_sizes(self, weight):
         "`±α·w`: a float for plain steps, a tensor of per-element sizes for SPAT."
         alpha = -self.alpha if self.targeted else self.alpha
         return alpha if weight is None else alpha * weight
 
-    def _check_output(self, logits, y, batch):
-        "Once per call, at the first forward pass: one tensor of logits per image, and labels below their count."
-        check_logits(logits, batch)
-        if y is not None: check_labels(y, logits.shape[1], batch)
-
-    def _ascend(self, model, x, y, clean_log_probs, weight, check=False):
-        objective, scale = OBJECTIVES[self.loss], fp16_grad_scale(x.device.type)
-        lo, hi = self._bounds(x, weight)
-        step_sizes = self._step_sizes(weight)
-        delta = self._init_delta(x, lo, hi, weight).requires_grad_(True)
-        for step in range(self.steps):
-            logits = model(x + delta)
-            if check and step == 0: self._check_output(logits, y, len(x))
-            loss = objective(logits, y, clean_log_probs).sum() * scale
-            if self._refresh: grad, step_sizes = self._refreshed_step(model, delta, y, logits, loss)
-            else: grad, = torch.autograd.grad(loss, delta)
-            with torch.no_grad():
-                direction = grad.sign_() if self.norm == 'linf' else grad.div_(_l2(grad)[:, None, None, None])
-                if torch.is_tensor(step_sizes): delta.addcmul_(direction, step_sizes)
-                else: delta.add_(direction, alpha=step_sizes)
-                self._project_(delta, lo, hi)
-        return (x + delta).detach()
-
-    def _refreshed_step(self, model, delta, y, logits, loss):
-        "The objective's gradient and the step sizes at the current point, with the mask recomputed there."
-        if self.mask.top_k is None or self.mask.top_k >= logits.shape[1] - 1:
-            g, = torch.autograd.grad(loss, logits)   # through the objective only: the model's graph is left for the directions
-            d, others, _ = class_directions(model, delta, y, self.mask.top_k, logits=logits)
-            grad = torch.einsum('kb...,bk->b...', d, g.gather(1, others).to(d.dtype))   # ∇L = Σ_k g_k d_k, exact
-        else:
-            grad, = torch.autograd.grad(loss, delta, retain_graph=True)
-            d, _, _ = class_directions(model, delta, y, self.mask.top_k, logits=logits)
-        return grad, self._step_sizes(self.mask.weight(self.mask.mask(d)))
-
     @property
     def _refresh(self): return self.mask is not None and self.mask.refresh
 
-    def _keep_best(self, model, x_adv, y, clean_log_probs, best):
-        "Per example: a fooling run beats a non-fooling one; among equals the higher objective wins."
+# %% ../nbs/03_attacks.ipynb #96dc926a
+@patch
+def _bounds(self:Attack, x, weight):
+    "Per-element bounds `lo ≤ δ ≤ hi` that keep `x + δ` in [0,1] and, for ℓ∞, δ in the ε-ball (shaped to ε·w in budget mode)."
+    lo, hi = -x, 1 - x
+    if self._shaped_budget: return torch.maximum(lo, -self.eps * weight), torch.minimum(hi, self.eps * weight)
+    if self.norm == 'linf': lo, hi = lo.clamp_(min=-self.eps), hi.clamp_(max=self.eps)
+    return lo, hi
+
+@patch(as_prop=True)
+def _shaped_budget(self:Attack): return self.mask is not None and self.mask.mode == 'budget'
+
+@patch
+def _project_(self:Attack, delta, lo, hi):
+    "Project δ in place: onto the ℓ2 ball (ℓ∞ is in the bounds), then into the bounds."
+    if self.norm == 'l2': delta.mul_((self.eps / _l2(delta)).clamp_(max=1)[:, None, None, None])
+    return delta.clamp_(lo, hi)
+
+@patch
+def _init_delta(self:Attack, x, lo, hi, weight):
+    if self.start == 'zero': return torch.zeros_like(x)
+    if self.start == 'normal': delta = 0.001 * torch.randn_like(x)
+    elif self._shaped_budget: delta = (torch.rand_like(x) * 2 - 1) * self.eps * weight   # uniform in the shaped box
+    elif self.norm == 'linf': delta = (torch.rand_like(x) * 2 - 1) * self.eps
+    else:  # uniform in the l2 ball: a random direction, radius eps * U^(1/dim)
+        delta = torch.randn_like(x)
+        radius = self.eps * torch.rand(len(x), device=x.device) ** (1 / x[0].numel())
+        delta = delta * (radius / _l2(delta))[:, None, None, None]
+    return self._project_(delta, lo, hi)
+
+@patch
+def _ascend(self:Attack, model, x, y, clean_log_probs, weight, check=False):
+    objective, scale = OBJECTIVES[self.loss], fp16_grad_scale(x.device.type)
+    lo, hi = self._bounds(x, weight)
+    step_sizes = self._step_sizes(weight)
+    delta = self._init_delta(x, lo, hi, weight).requires_grad_(True)
+    for step in range(self.steps):
+        logits = model(x + delta)
+        if check and step == 0: self._check_output(logits, y, len(x))
+        loss = objective(logits, y, clean_log_probs).sum() * scale
+        if self._refresh: grad, step_sizes = self._refreshed_step(model, delta, y, logits, loss)
+        else: grad, = torch.autograd.grad(loss, delta)
         with torch.no_grad():
-            logits = model(x_adv)
-            value = OBJECTIVES[self.loss](logits, y, clean_log_probs) * (-1 if self.targeted else 1)
-            fooled = (logits.argmax(1) == y) if self.targeted else (logits.argmax(1) != y)
-        if best is None: return x_adv, fooled, value
-        better = (fooled & ~best[1]) | ((fooled == best[1]) & (value > best[2]))
-        return (torch.where(better[:, None, None, None], x_adv, best[0]),
-                fooled | best[1], torch.where(better, value, best[2]))
+            direction = grad.sign_() if self.norm == 'linf' else grad.div_(_l2(grad)[:, None, None, None])
+            if torch.is_tensor(step_sizes): delta.addcmul_(direction, step_sizes)
+            else: delta.add_(direction, alpha=step_sizes)
+            self._project_(delta, lo, hi)
+    return (x + delta).detach()
 
 def _l2(t): return t.flatten(1).norm(dim=1).clamp_min(1e-12)
 
@@ -232,13 +223,39 @@ def pgd(model, x, y, eps:float, alpha:float, steps:int=10, **kwargs) -> torch.Te
 
 def trades_attack(model, x, eps:float, alpha:float, steps:int=10, y=None, **kwargs) -> torch.Tensor:
     "TRADES's inner maximisation of `KL(p(x) ‖ p(x'))` from `x + 0.001·N(0, I)` (Zhang et al. 2019)."
-    return Attack(eps, alpha, steps, **{'loss': 'kl', 'start': 'trades', **kwargs})(model, x, y)
+    return Attack(eps, alpha, steps, **{'loss': 'kl', 'start': 'normal', **kwargs})(model, x, y)
 
 def spat_attack(model, x, y, eps:float, alpha:float, steps:int=10, loss:str='ce',
                 score='sign', per:str='element', top_k:int|None=9, threshold:float|None=None,
                 floor:float|None=None, refresh:bool=False, mode:str|None=None, **kwargs) -> torch.Tensor:
     "SPAT: PGD (`loss='ce'`) or TRADES-KL (`loss='kl'`) with steps (and, with `mode='budget'`, bounds) weighted towards shared pixels."
     if mode is None and kwargs.get('norm') == 'l2': mode = 'step'   # the shaped budget is an l-inf bound
-    mask = SharedMask(score, per, top_k, threshold, floor, refresh, mode)
-    defaults = {'start': 'trades'} if loss == 'kl' else {}
+    mask = SharedMask(score, per=per, top_k=top_k, threshold=threshold, floor=floor, refresh=refresh, mode=mode)
+    defaults = {'start': 'normal'} if loss == 'kl' else {}
     return Attack(eps, alpha, steps, loss=loss, mask=mask, **{**defaults, **kwargs})(model, x, y)
+
+# %% ../nbs/03_attacks.ipynb #0287086b
+@patch
+def _keep_best(self:Attack, model, x_adv, y, clean_log_probs, best):
+    "Per example: a fooling run beats a non-fooling one; among equals the higher objective wins."
+    with torch.no_grad():
+        logits = model(x_adv)
+        value = OBJECTIVES[self.loss](logits, y, clean_log_probs) * (-1 if self.targeted else 1)
+        fooled = (logits.argmax(1) == y) if self.targeted else (logits.argmax(1) != y)
+    if best is None: return x_adv, fooled, value
+    better = (fooled & ~best[1]) | ((fooled == best[1]) & (value > best[2]))
+    return (torch.where(better[:, None, None, None], x_adv, best[0]),
+            fooled | best[1], torch.where(better, value, best[2]))
+
+# %% ../nbs/03_attacks.ipynb #66de8000
+@patch
+def _refreshed_step(self:Attack, model, delta, y, logits, loss):
+    "The objective's gradient and the step sizes at the current point, with the mask recomputed there."
+    if self.mask.top_k is None or self.mask.top_k >= logits.shape[1] - 1:
+        g, = torch.autograd.grad(loss, logits)   # through the objective only: the model's graph is left for the directions
+        d, others, _ = class_directions(model, delta, y, self.mask.top_k, logits=logits)
+        grad = torch.einsum('kb...,bk->b...', d, g.gather(1, others).to(d.dtype))   # ∇L = Σ_k g_k d_k, exact
+    else:
+        grad, = torch.autograd.grad(loss, delta, retain_graph=True)
+        d, _, _ = class_directions(model, delta, y, self.mask.top_k, logits=logits)
+    return grad, self._step_sizes(self.mask.weight(self.mask.mask(d)))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_callbacks.ipynb #63eb97b1
 from __future__ import annotations
-import random
+import random, warnings
 from contextlib import nullcontext
 from dataclasses import replace
 
@@ -16,16 +16,16 @@ from fastai.callback.fp16 import AMPMode, MixedPrecision
 from fastai.distributed import DistributedDL
 from fastai.learner import Metric
 from fastai.metrics import ValueMetric
-from fastcore.basics import patch
 
 from .attacks import Attack, SharedMask
 from .data import check_arg, check_float, check_int
 from .masks import ClassMeanMask
-from .models import unwrap_model
+from .models import correct_predictions, unwrap_model
 
 # %% auto #0
-__all__ = ['AttackStat', 'without_attack_stats', 'AdversarialTraining', 'trades_loss', 'mart_loss', 'PGDATCallback',
-           'TRADESCallback', 'MARTCallback', 'SPATCallback', 'RobustAccuracy', 'EpochSeed']
+__all__ = ['METHODS', 'AttackStat', 'without_attack_stats', 'AdversarialTraining', 'PGDATCallback', 'trades_loss', 'mart_loss',
+           'TRADESLoss', 'TRADESCallback', 'MARTCallback', 'SPATCallback', 'SPATTRADESCallback', 'RobustAccuracy',
+           'EpochSeed']
 
 # %% ../nbs/04_callbacks.ipynb #6325c952
 class AttackStat(ValueMetric):
@@ -39,13 +39,14 @@ class AdversarialTraining(Callback):
     "Base of the adversarial-training callbacks: runs the attack before each training batch; subclasses define the loss."
     order, run_valid = MixedPrecision.order - 5, False  # before GradientAccumulation and MixedPrecision touch the loss
     attack_loss, attack_start = 'ce', 'uniform'       # the inner attack's objective and start
-    train_on = 'adv'                                  # the input of fastai's own forward pass: 'adv' or 'clean'
-    needs_both = False                                # whether the loss needs the logits of the other input too
+    predict_on = 'adv'                                # the batch fastai's own forward pass predicts on: 'adv' or 'clean'
+    second_forward = False                            # whether the loss also needs the other batch's logits (a second forward pass)
 
     def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10, norm:str='linf', restarts:int=1,
                  start:str|None=None, mask:SharedMask|None=None, train_bn:bool=False, eps_warmup:float=0.,
                  compile_attack:bool=False):
-        self.attack = Attack(eps, alpha, steps, norm, self.attack_loss, False, start or self.attack_start, restarts, mask, train_bn)
+        self.attack = Attack(eps, alpha, steps, norm=norm, loss=self.attack_loss, start=start or self.attack_start,
+                             restarts=restarts, mask=mask, train_bn=train_bn)
         self.eps_warmup = check_float(eps_warmup, 'eps_warmup', 0, unit="epochs")
         check_arg(isinstance(compile_attack, bool), 'compile_attack', compile_attack, "True or False")
         self.compile_attack = compile_attack
@@ -65,9 +66,14 @@ class AdversarialTraining(Callback):
         columns = [AttackStat(self._success_rate, 'adv_success')]
         if self.attack.mask is not None: columns.append(AttackStat(self._mask_density, 'mask_density'))
         self.learn.metrics = without_attack_stats(self.learn.metrics) + columns   # drops columns a crashed fit left behind
+        # fastai's DistributedDL broadcasts through CUDA tensors, which CPU (gloo) process groups refuse: for this fit only
+        DistributedDL._broadcast = _broadcast_on_group_device
     def after_fit(self):
-        self.learn.metrics = without_attack_stats(self.learn.metrics)
-        self.x_adv = self.x_clean = self.logits_other = None   # no batch of the fit is kept alive
+        self._clean_up(self.learn)
+        self.x_adv = self.x_clean = self.logits_clean = self.logits_adv = None   # no batch of the fit is kept alive
+    def _clean_up(self, learn):
+        learn.metrics = without_attack_stats(learn.metrics)
+        DistributedDL._broadcast = _fastai_broadcast
 
     @property
     def learn(self): return self.__dict__.get('_learner')
@@ -76,12 +82,12 @@ class AdversarialTraining(Callback):
         # fastai detaches a callback by setting `learn` to None, also when an exception (not a Cancel*) ended the fit
         # without after_fit: the columns go with it
         old = self.__dict__.get('_learner')
-        if learn is None and old is not None: old.metrics = without_attack_stats(old.metrics)
+        if learn is None and old is not None: self._clean_up(old)
         self.__dict__['_learner'] = learn
 
     def __getstate__(self):
         # `Learner.export` pickles the callbacks: no batch, and no attack module (a compiled one cannot be pickled)
-        return {k: v for k, v in self.__dict__.items() if k not in ('attack_model', 'x_adv', 'x_clean', 'logits_other')}
+        return {k: v for k, v in self.__dict__.items() if k not in ('attack_model', 'x_adv', 'x_clean', 'logits_clean', 'logits_adv')}
 
     def before_train(self): self._n, self._fooled, self._mask_sum = 0, 0., 0.
 
@@ -93,22 +99,19 @@ class AdversarialTraining(Callback):
         with self._autocast(x), self._mask_follows_augmentation(attack, x): self.x_adv = attack(self.attack_model, x, y)
         self.x_clean = x
         if attack.mask is not None: self._mask_sum += attack.last_mask_mean * len(y)
-        if self.train_on == 'adv': self.learn.xb = (self.x_adv,)
+        if self.predict_on == 'adv': self.learn.xb = (self.x_adv,)
 
     def after_pred(self):
-        self.logits_other = None
-        if self.needs_both:
-            other = self.x_clean if self.train_on == 'adv' else self.x_adv
-            # the unwrapped module: a second pass through a DDP wrapper in one step would confuse its reducer
-            self.logits_other = unwrap_model(self.learn.model)(other)
-        logits_adv = self.pred if self.train_on == 'adv' else self.logits_other
-        if logits_adv is not None:
-            self._fooled += (logits_adv.detach().argmax(1) != self.yb[0]).sum()
+        # the unwrapped module: a second pass through a DDP wrapper in one step would confuse its reducer
+        second = unwrap_model(self.learn.model)(self.x_clean if self.predict_on == 'adv' else self.x_adv) if self.second_forward else None
+        self.logits_clean, self.logits_adv = (second, self.pred) if self.predict_on == 'adv' else (self.pred, second)
+        if self.logits_adv is not None:
+            self._fooled += (self.logits_adv.detach().argmax(1) != self.yb[0]).sum()
         self._n += len(self.yb[0])
 
     def after_loss(self):
-        clean, adv = (self.logits_other, self.pred) if self.train_on == 'adv' else (self.pred, self.logits_other)
-        loss = self.outer_loss(None if clean is None else clean.float(), None if adv is None else adv.float(), self.yb[0])
+        as_float = lambda logits: None if logits is None else logits.float()
+        loss = self.outer_loss(as_float(self.logits_clean), as_float(self.logits_adv), self.yb[0])
         if loss is not None:
             self.learn.loss_grad = loss
             self.learn.loss = loss.detach().clone()
@@ -134,6 +137,18 @@ class AdversarialTraining(Callback):
     def _success_rate(self): return float(self._fooled) / max(self._n, 1)
     def _mask_density(self): return float(self._mask_sum) / max(self._n, 1)
 
+def _broadcast_on_group_device(self:DistributedDL, t, rank):
+    "`DistributedDL._broadcast` on the process group's device: CUDA for NCCL, the CPU otherwise."
+    device = 'cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu'
+    t = torch.tensor(t, dtype=torch.long, device=device)
+    torch.distributed.broadcast(t, rank)
+    return t.cpu().tolist()
+
+_fastai_broadcast = DistributedDL._broadcast
+
+class PGDATCallback(AdversarialTraining):
+    "PGD adversarial training (Madry et al. 2018): train on PGD-CE examples with the learner's `loss_func`."
+
 # %% ../nbs/04_callbacks.ipynb #6771655d
 def trades_loss(natural_loss, logits_clean, logits_adv, beta:float):
     "TRADES: `natural_loss + β·KL(p(x) ‖ p(x'))`, the KL averaged over the batch; gradients flow through both logits."
@@ -148,35 +163,36 @@ def mart_loss(logits_clean, logits_adv, y, beta:float):
     kl = (p_clean * (torch.log(p_clean + 1e-12) - torch.log(p_adv + 1e-12))).sum(1)
     return bce + beta * (kl * (1.0000001 - p_clean.gather(1, y[:, None]).squeeze(1))).mean()
 
-def _check_beta(beta): return check_float(beta, 'beta', 0)
-
 # %% ../nbs/04_callbacks.ipynb #694040a7
-class PGDATCallback(AdversarialTraining):
-    "PGD adversarial training (Madry et al. 2018): train on PGD-CE examples with the learner's `loss_func`."
-
-class TRADESCallback(AdversarialTraining):
-    "TRADES (Zhang et al. 2019): `loss_func(f(x), y) + β·KL(p(x) ‖ p(x'))`, `x'` maximising that KL."
-    attack_loss, attack_start, train_on, needs_both = 'kl', 'trades', 'clean', True
+class TRADESLoss:
+    "TRADES's outer loss for an `AdversarialTraining` subclass: the attack maximises the KL from a small Gaussian start."
+    attack_loss, attack_start, predict_on, second_forward = 'kl', 'normal', 'clean', True
     def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10, beta:float=6., **kwargs):
-        self.beta = _check_beta(beta)
+        self.beta = check_float(beta, 'beta', 0)
         super().__init__(eps, alpha, steps, **kwargs)
     def outer_loss(self, logits_clean, logits_adv, y): return trades_loss(self.loss_grad, logits_clean, logits_adv, self.beta)
 
+class TRADESCallback(TRADESLoss, AdversarialTraining):
+    "TRADES (Zhang et al. 2019): `loss_func(f(x), y) + β·KL(p(x) ‖ p(x'))`, `x'` maximising that KL."
+
 class MARTCallback(AdversarialTraining):
     "MART (Wang et al. 2020): boosted CE on PGD examples plus a KL term weighted towards misclassified clean examples."
-    train_on, needs_both = 'clean', True
+    predict_on, second_forward = 'clean', True
     def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10, beta:float=6., **kwargs):
-        self.beta = _check_beta(beta)
+        self.beta = check_float(beta, 'beta', 0)
         super().__init__(eps, alpha, steps, **kwargs)
     def outer_loss(self, logits_clean, logits_adv, y): return mart_loss(logits_clean, logits_adv, y, self.beta)
 
 # %% ../nbs/04_callbacks.ipynb #d9fbd1b9
 class SPATCallback(AdversarialTraining):
-    "Semantics-Preserving Adversarial Training: a SPAT inner attack with a PGD-AT (`outer='ce'`) or TRADES (`outer='trades'`) loss."
+    "Semantics-Preserving Adversarial Training: SPAT's inner attack, PGD-AT's outer loss (train on `x'` with `loss_func`)."
     reads_dls, _mask_dls = False, None   # also what a callback pickled by a release without the data's mask loads with
+    def __new__(cls, *args, outer:str|None=None, **kwargs):
+        if cls is SPATCallback and outer == 'trades':
+            warnings.warn("SPATCallback(outer='trades') is deprecated; use SPATTRADESCallback", DeprecationWarning, stacklevel=2)
+            cls = SPATTRADESCallback
+        return super().__new__(cls)
     def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10,
-                 outer:str='ce',          # 'ce' (train on x' with loss_func) or 'trades'
-                 beta:float=6.,           # TRADES weight, with outer='trades'
                  score='class_mean',      # 'class_mean' (the data's mask, read from learn.dls), a ClassMeanMask, or the model's: 'sign', 'soft', a callable
                  per:str='element',       # 'element' or 'pixel'
                  top_k:int|None=9,        # the most probable other classes the model's score runs over (all of them up to 10 classes; None: always all)
@@ -184,15 +200,13 @@ class SPATCallback(AdversarialTraining):
                  floor:float|None=None,   # λ, the weight where the mask is 0 (None: 0.75 for the data's mask on the budget, else 0.5)
                  refresh:bool=False,      # recompute the model's mask at every attack step
                  mode:str|None=None,      # the mask weights the steps ('step') or the steps and the per-element bound ('budget'); None: 'budget' for the data's mask in l-inf, else 'step'
+                 outer:str|None=None,     # deprecated: the outer loss is the class's (SPATTRADESCallback for TRADES's)
                  **kwargs):
-        check_arg(outer in ('ce', 'trades'), 'outer', outer, "'ce' or 'trades'")
-        self.outer, self.beta = outer, _check_beta(beta)
-        if outer == 'trades': self.attack_loss, self.attack_start, self.train_on, self.needs_both = 'kl', 'trades', 'clean', True
+        expected = 'trades' if isinstance(self, TRADESLoss) else 'ce'
+        check_arg(outer in (None, expected), 'outer', outer, f"{expected!r} or None for {type(self).__name__}")
         self.reads_dls, self._mask_dls = isinstance(score, str) and score == 'class_mean', None
         if mode is None and kwargs.get('norm') == 'l2': mode = 'step'   # the shaped budget is an l-inf bound
-        super().__init__(eps, alpha, steps, mask=SharedMask(score, per, top_k, threshold, floor, refresh, mode), **kwargs)
-    def outer_loss(self, logits_clean, logits_adv, y):
-        return trades_loss(self.loss_grad, logits_clean, logits_adv, self.beta) if self.outer == 'trades' else None
+        super().__init__(eps, alpha, steps, mask=SharedMask(score, per=per, top_k=top_k, threshold=threshold, floor=floor, refresh=refresh, mode=mode), **kwargs)
     def before_batch(self):
         # read on the first training batch, once per DataLoaders: validate(), get_preds() and summary() run before_fit
         # too, also on an exported Learner whose DataLoaders are empty
@@ -204,6 +218,15 @@ class SPATCallback(AdversarialTraining):
         state = super().__getstate__()
         if not self.reads_dls: return state
         return {**state, 'attack': replace(self.attack, mask=replace(self.attack.mask, score='class_mean')), '_mask_dls': None}
+    def __setstate__(self, state):
+        if state.get('outer') == 'trades': self.__class__ = SPATTRADESCallback   # pickled by a release with SPATCallback(outer='trades')
+        super().__setstate__(state)
+
+class SPATTRADESCallback(TRADESLoss, SPATCallback):
+    "SPAT with TRADES's outer loss: `loss_func(f(x), y) + β·KL(p(x) ‖ p(x'))`, `x'` maximising that KL under SPAT's mask."
+
+METHODS = {'standard': None, 'pgdat': PGDATCallback, 'trades': TRADESCallback, 'mart': MARTCallback,
+           'spat': SPATCallback, 'spat_trades': SPATTRADESCallback}   # by the names spat_train and the benchmarks use
 
 # %% ../nbs/04_callbacks.ipynb #4fa97d63
 class RobustAccuracy(Metric):
@@ -220,21 +243,12 @@ class RobustAccuracy(Metric):
         x, y = learn.xb[0][:todo], learn.yb[0][:todo]
         model = unwrap_model(learn.model)
         x_adv = self.attack(model, x, y)
-        with torch.no_grad(): self.correct += (model(x_adv).argmax(1) == y).sum().item()
+        self.correct += correct_predictions(model, x_adv, y).sum().item()
         self.seen += len(y)
     @property
     def value(self): return self.correct / self.seen if self.seen else None
     @property
     def name(self): return self._name
-
-# %% ../nbs/04_callbacks.ipynb #e75a9322
-@patch
-def _broadcast(self:DistributedDL, t, rank):
-    "Broadcast the list `t` from `rank` to every process, on CUDA for NCCL and on the CPU otherwise."
-    device = 'cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu'
-    t = torch.tensor(t, dtype=torch.long, device=device)
-    torch.distributed.broadcast(t, rank)
-    return t.cpu().tolist()
 
 # %% ../nbs/04_callbacks.ipynb #cd4243e2
 class EpochSeed(Callback):

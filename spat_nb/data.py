@@ -5,15 +5,15 @@
 # %% ../nbs/00_data.ipynb #80452dc3
 from __future__ import annotations
 import hashlib, math, pickle, random, shutil, tarfile, tempfile, warnings
-# fastai's import calls torch.jit.script, which torch now deprecates: a warning users can do nothing about
-warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from fastai.data.core import DataLoaders, TfmdDL
+with warnings.catch_warnings():   # fastai's first import scripts a function with torch.jit, which torch deprecates: quiet here only
+    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
+    from fastai.data.core import DataLoaders, TfmdDL
 from fastai.data.external import fastai_path
 from fastai.torch_core import TensorCategory, TensorImage, default_device
 from fasttransform import DisplayedTransform
@@ -23,9 +23,8 @@ from sklearn.model_selection import train_test_split
 
 # %% auto #0
 __all__ = ['DATASETS', 'CIFAR_SOURCES', 'DatasetInfo', 'dataset_info', 'check_arg', 'check_int', 'check_float', 'check_images',
-           'check_labels', 'stratified_subset', 'stratified_split', 'load_cifar', 'write_cifar_fixture',
-           'pad_crop_flip', 'RandomPadCropFlip', 'ToUnitRange', 'PlainTensors', 'InMemoryImages', 'LabelNames',
-           'BatchDL', 'get_dls', 'show_class_grid']
+           'check_labels', 'stratified_subset', 'stratified_split', 'load_cifar', 'pad_crop_flip', 'RandomPadCropFlip',
+           'ToUnitRange', 'PlainTensors', 'InMemoryImages', 'LabelNames', 'BatchDL', 'get_dls', 'show_class_grid']
 
 # %% ../nbs/00_data.ipynb #068eb64a
 @dataclass(frozen=True)
@@ -213,31 +212,6 @@ def load_cifar(name:str, path=None, download:bool=True):
     folder = _fetch_cifar(name, Path(path) if path is not None else fastai_path('data'), download)
     vocab = list(_read_cifar_file(folder/src['meta'])[src['names_key']])
     return (*_cifar_part(folder, src['train'], src['label_key']), *_cifar_part(folder, src['test'], src['label_key']), vocab)
-
-# %% ../nbs/00_data.ipynb #89f7bce1
-def write_cifar_fixture(root,                 # folder in which to write the archive
-                        name:str='cifar10',   # 'cifar10' or 'cifar100'
-                        n_per_file:int=20,    # images per batch file
-                        seed:int=0,
-                        bytes_keys:bool=False # write dict keys as bytes, as files pickled by Python 2 read back
-                       ) -> Path:
-    "Write a tiny `name` archive in the official on-disk format (random pixels) into `root`; return the archive's path."
-    src, rng = CIFAR_SOURCES[name], np.random.default_rng(seed)
-    n_classes = dataset_info(name).n_classes
-    key = (lambda k: k.encode()) if bytes_keys else (lambda k: k)
-    archive = Path(root)/src['url'].rsplit('/', 1)[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)/src['folder']
-        folder.mkdir()
-        for f in src['train'] + src['test']:
-            d = {key('data'): rng.integers(0, 256, (n_per_file, 3072), dtype=np.uint8),
-                 key(src['label_key']): [int(i) % n_classes for i in rng.permutation(n_per_file)],
-                 key('filenames'): [f'img_{i}.png' for i in range(n_per_file)]}
-            with open(folder/f, 'wb') as fh: pickle.dump(d, fh, protocol=2)
-        with open(folder/src['meta'], 'wb') as fh:
-            pickle.dump({key(src['names_key']): [f'class_{i}' for i in range(n_classes)]}, fh, protocol=2)
-        with tarfile.open(archive, 'w:gz') as tar: tar.add(folder, arcname=src['folder'])
-    return archive
 
 # %% ../nbs/00_data.ipynb #8f95f6df
 def pad_crop_flip(x:torch.Tensor,   # batch (N, C, H, W), any dtype

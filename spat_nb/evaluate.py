@@ -14,26 +14,23 @@ from fastprogress.fastprogress import progress_bar
 
 from .attacks import Attack
 from .data import check_arg, check_float, check_images, check_int, check_labels
-from .models import check_logits, unwrap_model
+from .models import check_logits, correct_predictions, unwrap_model
 
 # %% auto #0
 __all__ = ['autoattack_art', 'evaluate_robustness', 'masking_flags', 'plot_robustness_curve', 'semantic_change_rate',
-           'perturbation_profile', 'semantic_frontier', 'plot_semantic_frontier']
+           'perturbation_profile', 'semantic_frontier', 'change_at_fooling', 'plot_semantic_frontier']
 
 # %% ../nbs/05_evaluate.ipynb #71e31d8a
 def _batched(fn, x, y, bs):
     return torch.cat([fn(xb, yb) for xb, yb in zip(x.split(bs), y.split(bs))])
 
-def _correct(model, x, y, bs=500):
-    with torch.no_grad(): return _batched(lambda xb, yb: model(xb).argmax(1) == yb, x, y, bs)
-
 def _robust_mask(model, x, y, attack:Attack, bs=500):
     "Per-example: is the prediction still right after `attack`?"
-    return _correct(model, _batched(lambda xb, yb: attack(model, xb, yb), x, y, bs), y, bs)
+    return correct_predictions(model, _batched(lambda xb, yb: attack(model, xb, yb), x, y, bs), y, bs)
 
 def _worst_case_pgd20(model, x, y, eps, norm, bs):
     "Robust per point against both PGD-20 with CE and PGD-20 with the CW margin (CE alone saturates on very confident points)."
-    return _robust_mask(model, x, y, Attack(eps, eps / 4, 20, norm, 'ce'), bs) & _robust_mask(model, x, y, Attack(eps, eps / 4, 20, norm, 'cw'), bs)
+    return _robust_mask(model, x, y, Attack(eps, eps / 4, 20, norm=norm, loss='ce'), bs) & _robust_mask(model, x, y, Attack(eps, eps / 4, 20, norm=norm, loss='cw'), bs)
 
 def _art_classifier(model, x):
     from art.estimators.classification import PyTorchClassifier
@@ -46,14 +43,14 @@ def autoattack_art(model, x, y, eps:float, norm:str='linf', n_targets:int=9, squ
     from art.attacks.evasion import AutoProjectedGradientDescent, SquareAttack
     art_norm = np.inf if norm == 'linf' else 2
     clf = _art_classifier(model, x)
-    robust = _correct(model, x, y, bs)
+    robust = correct_predictions(model, x, y, bs)
     stages = {}
     def run(attack, targets=None):
         idx = robust.nonzero().flatten()
         if len(idx) == 0: return
         xs, ys = x[idx].cpu().numpy(), (y[idx] if targets is None else targets[idx]).cpu().numpy()
         x_adv = torch.from_numpy(attack.generate(xs, y=ys)).to(x.device)
-        robust[idx] = _correct(model, x_adv, y[idx], bs)
+        robust[idx] = correct_predictions(model, x_adv, y[idx], bs)
     np.random.seed(seed); torch.manual_seed(seed)
     run(AutoProjectedGradientDescent(clf, norm=art_norm, eps=eps, eps_step=eps, max_iter=100, targeted=False,
                                      nb_random_init=1, batch_size=bs, loss_type='cross_entropy', verbose=False))
@@ -118,7 +115,7 @@ def evaluate_robustness(model:nn.Module,        # takes [0,1] images
         rows.append({'attack': attack_name, 'norm': norm, 'eps': eps, 'steps': steps, 'restarts': restarts_,
                      'n': n, 'accuracy': mask.float().mean().item()})
     def pgd_row(key, name, steps, loss):
-        return lambda: row(key, name, _robust_mask(model, x, y, Attack(eps, eps / 4, steps, norm, loss, restarts=restarts), bs)
+        return lambda: row(key, name, _robust_mask(model, x, y, Attack(eps, eps / 4, steps, norm=norm, loss=loss, restarts=restarts), bs)
                            & masks['clean'], steps, restarts)
     def autoattack_rows():
         stages = autoattack_art(model, x, y, eps, norm, square_queries=square_queries, bs=bs, seed=seed)
@@ -128,7 +125,7 @@ def evaluate_robustness(model:nn.Module,        # takes [0,1] images
     def curve_points():
         for e in sorted(set([0.] + grid)):
             curve[e] = (masks['clean'] if e == 0 else _worst_case_pgd20(model, x, y, e, norm, bs) & masks['clean']).float().mean().item()
-    stages = [('clean', lambda: row('clean', 'clean', _correct(model, x, y, bs))),
+    stages = [('clean', lambda: row('clean', 'clean', correct_predictions(model, x, y, bs))),
               ('pgd20', pgd_row('pgd20', 'PGD-20 (CE)', 20, 'ce'))]
     stages += [('pgd100', pgd_row('pgd100', 'PGD-100 (CE)', 100, 'ce')), ('cw100', pgd_row('cw100', 'CW-PGD-100 (margin)', 100, 'cw'))] if extra_pgd else []
     stages += [('autoattack', autoattack_rows)] if autoattack else []
@@ -191,8 +188,8 @@ def semantic_change_rate(x_adv:torch.Tensor, y:torch.Tensor, reference_model:nn.
     was_training = model.training
     model.eval()
     try:
-        keep = _correct(model, x_clean, y, bs) if x_clean is not None else torch.ones_like(y, dtype=torch.bool)
-        changed = ~_correct(model, x_adv, y, bs)
+        keep = correct_predictions(model, x_clean, y, bs) if x_clean is not None else torch.ones_like(y, dtype=torch.bool)
+        changed = ~correct_predictions(model, x_adv, y, bs)
     finally: model.train(was_training)
     return (changed & keep).float().sum().item() / max(keep.sum().item(), 1)
 
@@ -221,17 +218,22 @@ def semantic_frontier(model:nn.Module, referee:nn.Module, x:torch.Tensor, y:torc
     for m in models: m.eval()
     try:
         model, referee = models
-        keep = _correct(model, x, y, bs) & _correct(referee, x, y, bs)   # images both get right: a change is the attack's doing
+        keep = correct_predictions(model, x, y, bs) & correct_predictions(referee, x, y, bs)   # images both get right: a change is the attack's doing
         x, y = x[keep], y[keep]
         rows = []
         for name, attack in attacks.items():
             for eps in eps_grid:
                 x_adv = _batched(lambda xb, yb: attack(model, xb, yb, eps), x, y, bs)
-                rows.append({'attack': name, 'eps': eps, 'n': len(y), 'fooling rate': (~_correct(model, x_adv, y, bs)).float().mean().item(),
+                rows.append({'attack': name, 'eps': eps, 'n': len(y), 'fooling rate': (~correct_predictions(model, x_adv, y, bs)).float().mean().item(),
                              'semantic change': semantic_change_rate(x_adv, y, referee, bs=bs)})
     finally:
         for m, mode in zip(models, modes): m.train(mode)
     return pd.DataFrame(rows)
+
+def change_at_fooling(rows, level:float) -> float:
+    "The semantic-change rate where one attack's frontier (its rows of `semantic_frontier`) reaches fooling rate `level`, interpolated; NaN outside its range."
+    rows = pd.DataFrame(rows).sort_values('fooling rate')
+    return float(np.interp(level, rows['fooling rate'], rows['semantic change'], left=np.nan, right=np.nan))
 
 def plot_semantic_frontier(frontier:pd.DataFrame, ax=None, title=None):
     "One curve per attack: semantic-change rate against fooling rate, each point labelled with its ε."

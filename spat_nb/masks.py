@@ -14,47 +14,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .data import InMemoryImages, RandomPadCropFlip, check_arg, check_float, check_images, check_int, check_labels, pad_crop_flip
-from .models import check_logits
+from .models import attack_guard, check_logits, fp16_grad_scale
 
 # %% auto #0
-__all__ = ['MASK_SCORES', 'attack_guard', 'model_snapshot', 'assert_model_unchanged', 'other_classes', 'fp16_grad_scale',
-           'class_directions', 'sign_agreement', 'soft_agreement', 'mask_from_directions', 'shared_pixel_mask',
-           'ClassMeanMask']
-
-# %% ../nbs/02_masks.ipynb #d8cbc560
-@contextmanager
-def attack_guard(model:nn.Module, train_bn:bool=False):
-    "Use `model` for input gradients only; its modes, parameter flags and BatchNorm statistics are restored on exit."
-    modes = [(m, m.training) for m in model.modules()]
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    bn_buffers = [(b, b.clone()) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-                  for b in m.buffers()] if train_bn else []
-    try:
-        model.train(train_bn)
-        for p, _ in flags: p.requires_grad_(False)
-        with torch.enable_grad(): yield model
-    finally:
-        for p, flag in flags: p.requires_grad_(flag)
-        for m, mode in modes: m.training = mode
-        with torch.no_grad():
-            for b, saved in bn_buffers: b.copy_(saved)
-
-# %% ../nbs/02_masks.ipynb #8c1755a1
-def model_snapshot(model:nn.Module) -> dict:
-    "Copies of everything an attack must leave alone: parameters and buffers, gradients, modes, `requires_grad` flags."
-    return {'state': {k: v.detach().clone() for k, v in model.state_dict().items()},
-            'grads': {n: None if p.grad is None else p.grad.clone() for n, p in model.named_parameters()},
-            'modes': [m.training for m in model.modules()],
-            'flags': [p.requires_grad for p in model.parameters()]}
-
-def assert_model_unchanged(model:nn.Module, snapshot:dict):
-    "Raise AssertionError naming the first thing in `model` that differs, bit for bit, from `snapshot`."
-    now = model_snapshot(model)
-    assert now['modes'] == snapshot['modes'], "a module's train/eval mode was not restored"
-    assert now['flags'] == snapshot['flags'], "a parameter's requires_grad flag was not restored"
-    for k, v in snapshot['state'].items(): assert torch.equal(now['state'][k], v), f"{k} changed"
-    for k, g in snapshot['grads'].items():
-        assert (g is None) == (now['grads'][k] is None) and (g is None or torch.equal(now['grads'][k], g)), f"the gradient of {k} changed"
+__all__ = ['MASK_SCORES', 'other_classes', 'class_directions', 'sign_agreement', 'soft_agreement', 'mask_from_directions',
+           'shared_pixel_mask', 'ClassMeanMask']
 
 # %% ../nbs/02_masks.ipynb #2a4cb14e
 def other_classes(logits:torch.Tensor, y:torch.Tensor, top_k:int|None=None) -> torch.Tensor:
@@ -65,11 +29,6 @@ def other_classes(logits:torch.Tensor, y:torch.Tensor, top_k:int|None=None) -> t
         return all_classes[all_classes != y[:, None]].view(n, n_classes - 1)
     check_int(top_k, 'top_k', 1, none_ok=True)
     return logits.detach().scatter(1, y[:, None], float('-inf')).topk(top_k, dim=1).indices
-
-def fp16_grad_scale(device_type:str) -> float:
-    "A constant loss scale under float16 autocast, so that small input gradients do not underflow to 0 in the backward pass."
-    fp16 = torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) == torch.float16
-    return 1024. if fp16 else 1.
 
 def class_directions(model:nn.Module,          # takes [0,1] images
                      x:torch.Tensor,           # images (B, C, H, W)
@@ -140,6 +99,10 @@ def _in_order(train_dl):
     return torch.utils.data.DataLoader(train_dl.dataset, batch_size=train_dl.batch_size or 256, shuffle=False,
                                        collate_fn=train_dl.collate_fn, num_workers=0)
 
+def _sum_by_class(x, y, n_classes:int):
+    "Per-class sums `(K, C, H, W)` and counts `(K,)` of images `x` with labels `y`, on the CPU."
+    return x.new_zeros(n_classes, *x.shape[1:]).index_add_(0, y, x).cpu(), torch.bincount(y, minlength=n_classes).cpu()
+
 def _class_sums(train_dl, n_classes:int|None=None):
     "Per-class sums and counts of the images of one in-order pass over a training loader, leaving the random states as they were."
     sums, counts, state, np_state = None, None, random.getstate(), np.random.get_state()
@@ -149,10 +112,8 @@ def _class_sums(train_dl, n_classes:int|None=None):
             for xb, yb in _in_order(train_dl):
                 x = check_images(xb, 'training batch x').detach().float().cpu()
                 y = check_labels(yb, batch=len(x), name='training batch y').cpu()
-                k = max(int(y.max()) + 1, n_classes or 0)
-                if sums is None: sums, counts = torch.zeros(k, *x.shape[1:]), torch.zeros(k, dtype=torch.long)
-                if k > len(sums): sums, counts = torch.cat([sums, sums.new_zeros(k - len(sums), *x.shape[1:])]), F.pad(counts, (0, k - len(counts)))
-                sums.index_add_(0, y, x); counts += torch.bincount(y, minlength=len(counts))
+                s, c = _sum_by_class(x, y, max(int(y.max()) + 1, n_classes or 0, 0 if counts is None else len(counts)))
+                sums, counts = (s, c) if sums is None else (s + F.pad(sums, (0, 0, 0, 0, 0, 0, 0, len(s) - len(sums))), c + F.pad(counts, (0, len(c) - len(counts))))
     finally: random.setstate(state); np.random.set_state(np_state)
     check_arg(sums is not None, 'dls', 'an empty training loader', "training batches to read the class means from")
     return sums, counts
@@ -178,10 +139,7 @@ class ClassMeanMask:
         train = getattr(dls.train, 'dl', dls.train)   # through a DistributedDL
         if isinstance(dls.train_ds, InMemoryImages):
             ds = dls.train_ds
-            images, labels = ds.images.float() / ds.info.pixel_max, ds.labels
-            labels = labels.long()
-            sums = torch.zeros(ds.c, *images.shape[1:], device=images.device).index_add_(0, labels, images).cpu()
-            counts = torch.bincount(labels, minlength=ds.c).cpu()
+            sums, counts = _sum_by_class(ds.images.float() / ds.info.pixel_max, ds.labels.long(), ds.c)
             augmentation = next((t for t in train.after_batch.fs if isinstance(t, RandomPadCropFlip)), None)
         else: (sums, counts), augmentation = _class_sums(train, getattr(dls, 'c', None)), None
         empty = (counts == 0).nonzero().flatten().tolist()

@@ -4,22 +4,21 @@
 
 # %% ../nbs/01_models.ipynb #c343e30a
 from __future__ import annotations
-import sys, time
 from collections import OrderedDict
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastcore.script import call_parse, Param
 
-from .data import _describe, check_int, dataset_info, get_dls
+from .data import _describe, dataset_info
 
 # %% auto #0
 __all__ = ['ARCHS', 'Normalize', 'small_cnn', 'lenet', 'PreActBlock', 'PreActResNet', 'preact_resnet18', 'WideResNet',
            'wide_resnet', 'NormalizedModel', 'get_model', 'check_logits', 'unwrap_model', 'save_model',
-           'read_checkpoint', 'load_model', 'train_standard', 'spat_smoke']
+           'read_checkpoint', 'load_model', 'attack_guard', 'fp16_grad_scale', 'correct_predictions']
 
 # %% ../nbs/01_models.ipynb #e6a891dd
 class Normalize(nn.Module):
@@ -185,37 +184,30 @@ def load_model(path, map_location='cpu') -> NormalizedModel:
     model.load_state_dict(ckpt['state_dict'])
     return model.eval()
 
-# %% ../nbs/01_models.ipynb #a6f68642
-def train_standard(dataset:str='mnist5k', arch:str='small_cnn', epochs:int=2, lr:float=3e-3, bs:int=128, seed:int=0):
-    "Train `arch` on `dataset` with plain cross-entropy (no attack); return the fastai `Learner`."
-    from fastai.learner import Learner
-    from fastai.metrics import accuracy
-    import fastai.callback.schedule  # adds Learner.fit_one_cycle
-    from fastai.torch_core import set_seed
-    check_int(epochs, 'epochs', 1)
-    set_seed(seed)
-    dls = get_dls(dataset, bs=bs, seed=seed)
-    learn = Learner(dls, get_model(arch, dataset), loss_func=nn.CrossEntropyLoss(), metrics=accuracy)
-    learn.fit_one_cycle(epochs, lr)
-    return learn
-
-# %% ../nbs/01_models.ipynb #89fe5c32
-@call_parse
-def spat_smoke(dataset:Param("Dataset to train on", str, choices=['mnist5k', 'digits'])='mnist5k',
-               arch:Param("Architecture", str, choices=['small_cnn', 'preact_resnet18'])='small_cnn',
-               epochs:Param("Training epochs", int)=2,
-               lr:Param("Peak learning rate of the one-cycle schedule", float)=3e-3,
-               bs:Param("Batch size", int)=128,
-               seed:Param("Random seed", int)=0,
-               save:Param("Where to save the trained model (optional)", str)=None):
-    "Smoke demo: train a model on bundled real digits with standard training and report its clean accuracy."
+# %% ../nbs/01_models.ipynb #5e9df41a
+@contextmanager
+def attack_guard(model:nn.Module, train_bn:bool=False):
+    "Use `model` for input gradients only; its modes, parameter flags and BatchNorm statistics are restored on exit."
+    modes = [(m, m.training) for m in model.modules()]
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    bn_buffers = [(b, b.clone()) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+                  for b in m.buffers()] if train_bn else []
     try:
-        start = time.perf_counter()
-        learn = train_standard(dataset, arch, epochs, lr, bs, seed)
-        _, acc = learn.validate()
-    except ValueError as e:
-        print(f"spat_smoke: error: {e}", file=sys.stderr); sys.exit(2)
-    n_valid = len(learn.dls.valid_ds)
-    print(f"{arch} on {dataset}: clean accuracy {acc:.4f} on {n_valid} validation images after {epochs} epochs "
-          f"(standard training, seed {seed}, {time.perf_counter() - start:.1f}s)")
-    if save: print(f"saved to {save_model(learn.model, save)}")
+        model.train(train_bn)
+        for p, _ in flags: p.requires_grad_(False)
+        with torch.enable_grad(): yield model
+    finally:
+        for p, flag in flags: p.requires_grad_(flag)
+        for m, mode in modes: m.training = mode
+        with torch.no_grad():
+            for b, saved in bn_buffers: b.copy_(saved)
+
+def fp16_grad_scale(device_type:str) -> float:
+    "A constant loss scale under float16 autocast, so that small input gradients do not underflow to 0 in the backward pass."
+    fp16 = torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) == torch.float16
+    return 1024. if fp16 else 1.
+
+# %% ../nbs/01_models.ipynb #c67a0d1b
+def correct_predictions(model:nn.Module, x:torch.Tensor, y:torch.Tensor, bs:int=500) -> torch.Tensor:
+    "Boolean `(N,)`: whether `model` predicts label `y[i]` for image `x[i]`, in chunks of `bs` images, without gradients."
+    with torch.no_grad(): return torch.cat([model(xb).argmax(1) == yb for xb, yb in zip(x.split(bs), y.split(bs))])

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from spat_nb.data import get_dls
-from spat_nb.models import load_model
+from spat_nb.models import correct_predictions, load_model
 
 exe = shutil.which('spat_train') or str(Path(sys.executable).parent/'spat_train')
 
@@ -33,13 +33,13 @@ def test_default_run_writes_results_and_a_loadable_model(tmp_path):
     model = load_model(tmp_path/'m.pth')
     dls = get_dls('mnist5k', bs=500, seed=report['config']['seed'], device='cpu')
     x, y = dls.valid_ds.images.float() / 255, dls.valid_ds.labels
-    with torch.no_grad(): clean = (model(x).argmax(1) == y).sum().item() / len(y)
+    clean = correct_predictions(model, x, y).sum().item() / len(y)
     assert clean == results['clean'], (clean, results['clean'])
 
 
 def test_cifar_recipe_runs_on_the_fixture(tmp_path):
     "The CIFAR path of the command, on a tiny archive in the official format (no download)."
-    from spat_nb.data import write_cifar_fixture
+    from spat_nb.testing import write_cifar_fixture
     write_cifar_fixture(tmp_path, 'cifar10', n_per_file=20)
     res = subprocess.run([exe, '--dataset', 'cifar10', '--data_path', str(tmp_path), '--arch', 'small_cnn', '--epochs', '1',
                           '--n_eval', '20', '--no_autoattack', '--out', 'r.json', '--method', 'trades'],

@@ -13,10 +13,10 @@
     python benchmarks/gpu/cuda_checks.py --out /tmp/checks --dry-run     # the same code on the CPU, tiny shapes
 """
 from __future__ import annotations
-import argparse, copy, signal, statistics, sys, time, warnings
+import argparse, copy, signal, statistics, sys, time
 from pathlib import Path
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*')
 
+import spat_nb.data  # first: its import of fastai quiets a deprecation warning raised there
 import torch
 import torch.nn as nn
 from fastai.callback.channelslast import ChannelsLast
@@ -30,15 +30,16 @@ from kitlib import Report
 from bench_at import TrainOnly, loader, sync, synthetic_images
 from spat_nb.attacks import Attack, SharedMask, pgd, spat_attack, trades_attack
 from spat_nb.data import dataset_info
-from spat_nb.callbacks import AdversarialTraining, PGDATCallback, SPATCallback, TRADESCallback
-from spat_nb.masks import assert_model_unchanged, attack_guard, class_directions, model_snapshot
-from spat_nb.models import get_model
+from spat_nb.callbacks import AdversarialTraining, PGDATCallback, SPATCallback, SPATTRADESCallback, TRADESCallback
+from spat_nb.masks import class_directions
+from spat_nb.models import attack_guard, get_model
+from spat_nb.testing import assert_model_unchanged, model_snapshot
 
 EPS, ALPHA = 8/255, 2/255
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 TRAINERS = {'PGD-AT': lambda s: PGDATCallback(EPS, ALPHA, s), 'TRADES': lambda s: TRADESCallback(EPS, ALPHA, s),
             # the model's mask: its per-class backward passes are the GPU-sensitive part
-            'SPAT': lambda s: SPATCallback(EPS, ALPHA, s, score='sign'), 'SPAT-TRADES': lambda s: SPATCallback(EPS, ALPHA, s, outer='trades', score='sign'),
+            'SPAT': lambda s: SPATCallback(EPS, ALPHA, s, score='sign'), 'SPAT-TRADES': lambda s: SPATTRADESCallback(EPS, ALPHA, s, score='sign'),
             # the default: the data's mask, read from the DataLoaders on the first batch, shapes the budget
             'SPAT default (data mask)': lambda s: SPATCallback(EPS, ALPHA, s)}
 

@@ -11,7 +11,7 @@ from fastai.distributed import rank_distrib
 from fastai.learner import Learner
 from fastai.torch_core import set_seed
 
-from spat_nb.callbacks import SPATCallback
+from spat_nb.callbacks import SPATTRADESCallback
 from spat_nb.data import get_dls
 from spat_nb.models import get_model
 
@@ -31,7 +31,7 @@ dls = get_dls('mnist5k', bs=32, n_train=256, n_valid=64, device='cpu')
 learn = Learner(dls, get_model('small_cnn', 'mnist5k'), loss_func=nn.CrossEntropyLoss())
 counter = CountImages()
 with learn.distrib_ctx(sync_bn=False):
-    learn.fit_one_cycle(1, 1e-3, cbs=[SPATCallback(eps=0.1, alpha=0.025, steps=2, outer='trades'), counter])
+    learn.fit_one_cycle(1, 1e-3, cbs=[SPATTRADESCallback(eps=0.1, alpha=0.025, steps=2), counter])
 torch.save({'params': {k: p.detach().clone() for k, p in learn.model.named_parameters()},
             'n_seen': counter.n, 'labels': torch.cat(counter.labels), 'world_size': torch.distributed.get_world_size()
             if torch.distributed.is_initialized() else 1}, out_dir/f'rank{rank_distrib()}.pt')
