@@ -105,7 +105,7 @@ class Attack:
         self.alpha = check_float(self.alpha, 'alpha', 0, 1 if linf else None, low_open=True, unit="pixel units")
         self.steps, self.restarts = check_int(self.steps, 'steps', 1), check_int(self.restarts, 'restarts', 1)
         check_arg(self.loss in OBJECTIVES, 'loss', self.loss, f"one of: {', '.join(OBJECTIVES)}")
-        if self.start == 'trades':   # the name of releases before 0.2
+        if self.start == 'trades':   # its name in earlier releases
             warnings.warn("start='trades' is deprecated; use start='normal'", DeprecationWarning, stacklevel=3); self.start = 'normal'
         check_arg(self.start in ('uniform', 'normal', 'zero'), 'start', self.start, "'uniform', 'normal' or 'zero'")
         for flag in ('targeted', 'train_bn'): check_arg(isinstance(getattr(self, flag), bool), flag, getattr(self, flag), "True or False")
@@ -186,7 +186,7 @@ def _project_(self:Attack, delta, lo, hi):
 @patch
 def _init_delta(self:Attack, x, lo, hi, weight):
     if self.start == 'zero': return torch.zeros_like(x)
-    if self.start == 'normal': delta = 0.001 * torch.randn_like(x)
+    if self.start in ('normal', 'trades'): delta = 0.001 * torch.randn_like(x)   # 'trades': its name in attacks pickled before
     elif self._shaped_budget: delta = (torch.rand_like(x) * 2 - 1) * self.eps * weight   # uniform in the shaped box
     elif self.norm == 'linf': delta = (torch.rand_like(x) * 2 - 1) * self.eps
     else:  # uniform in the l2 ball: a random direction, radius eps * U^(1/dim)

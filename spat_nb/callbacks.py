@@ -11,16 +11,15 @@ from dataclasses import replace
 import numpy as np
 import torch
 import torch.nn.functional as F
+from .attacks import Attack, SharedMask
+from .data import check_arg, check_float, check_int
+from .masks import ClassMeanMask
+from .models import correct_predictions, unwrap_model
 from fastai.callback.core import Callback
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 from fastai.distributed import DistributedDL
 from fastai.learner import Metric
 from fastai.metrics import ValueMetric
-
-from .attacks import Attack, SharedMask
-from .data import check_arg, check_float, check_int
-from .masks import ClassMeanMask
-from .models import correct_predictions, unwrap_model
 
 # %% auto #0
 __all__ = ['METHODS', 'AttackStat', 'without_attack_stats', 'AdversarialTraining', 'PGDATCallback', 'trades_loss', 'mart_loss',
@@ -67,7 +66,8 @@ class AdversarialTraining(Callback):
         if self.attack.mask is not None: columns.append(AttackStat(self._mask_density, 'mask_density'))
         self.learn.metrics = without_attack_stats(self.learn.metrics) + columns   # drops columns a crashed fit left behind
         # fastai's DistributedDL broadcasts through CUDA tensors, which CPU (gloo) process groups refuse: for this fit only
-        DistributedDL._broadcast = _broadcast_on_group_device
+        if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_backend() != 'nccl':
+            DistributedDL._broadcast = _broadcast_on_group_device
     def after_fit(self):
         self._clean_up(self.learn)
         self.x_adv = self.x_clean = self.logits_clean = self.logits_adv = None   # no batch of the fit is kept alive
@@ -138,11 +138,10 @@ class AdversarialTraining(Callback):
     def _mask_density(self): return float(self._mask_sum) / max(self._n, 1)
 
 def _broadcast_on_group_device(self:DistributedDL, t, rank):
-    "`DistributedDL._broadcast` on the process group's device: CUDA for NCCL, the CPU otherwise."
-    device = 'cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu'
-    t = torch.tensor(t, dtype=torch.long, device=device)
+    "`DistributedDL._broadcast` for process groups other than NCCL's, which take CPU tensors (fastai's sends a CUDA one)."
+    t = torch.tensor(t, dtype=torch.long)
     torch.distributed.broadcast(t, rank)
-    return t.cpu().tolist()
+    return t.tolist()
 
 _fastai_broadcast = DistributedDL._broadcast
 
@@ -219,7 +218,9 @@ class SPATCallback(AdversarialTraining):
         if not self.reads_dls: return state
         return {**state, 'attack': replace(self.attack, mask=replace(self.attack.mask, score='class_mean')), '_mask_dls': None}
     def __setstate__(self, state):
-        if state.get('outer') == 'trades': self.__class__ = SPATTRADESCallback   # pickled by a release with SPATCallback(outer='trades')
+        if state.get('outer') == 'trades':   # pickled by a release with SPATCallback(outer='trades')
+            warnings.warn("a pickled SPATCallback(outer='trades') loads as a SPATTRADESCallback", DeprecationWarning)
+            object.__setattr__(self, '__class__', SPATTRADESCallback)   # fastai's own __setattr__ would warn of shadowing
         super().__setstate__(state)
 
 class SPATTRADESCallback(TRADESLoss, SPATCallback):
@@ -242,8 +243,7 @@ class RobustAccuracy(Metric):
         if todo <= 0: return
         x, y = learn.xb[0][:todo], learn.yb[0][:todo]
         model = unwrap_model(learn.model)
-        x_adv = self.attack(model, x, y)
-        self.correct += correct_predictions(model, x_adv, y).sum().item()
+        self.correct += correct_predictions(model, self.attack(model, x, y), y).sum().item()
         self.seen += len(y)
     @property
     def value(self): return self.correct / self.seen if self.seen else None
@@ -258,5 +258,4 @@ class EpochSeed(Callback):
     def before_epoch(self):
         s = self.seed * 100_003 + self.epoch
         random.seed(s); np.random.seed(s % 2**32); torch.manual_seed(s)
-        dl = self.dls.train
-        getattr(dl, 'dl', dl).rng = random.Random(s)   # through DistributedDL to the loader it wraps
+        getattr(self.dls.train, 'dl', self.dls.train).rng = random.Random(s)   # through DistributedDL to the loader it wraps

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #80452dc3
 from __future__ import annotations
-import hashlib, math, pickle, random, shutil, tarfile, tempfile, warnings
+import hashlib, importlib, math, pickle, random, shutil, tarfile, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,12 +161,6 @@ def _read_cifar_file(fname:Path) -> dict:
     with open(fname, 'rb') as f: d = _ArrayUnpickler(f, encoding='latin1').load()
     return {(k.decode() if isinstance(k, bytes) else k): v for k, v in d.items()}
 
-def _md5(fname:Path) -> str:
-    h = hashlib.md5()
-    with open(fname, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
-    return h.hexdigest()
-
 def _fetch_cifar(name:str, root:Path, download:bool) -> Path:
     "The folder holding `name`'s batch files, unpacking or downloading the official archive if needed."
     src = CIFAR_SOURCES[name]
@@ -182,7 +176,7 @@ def _fetch_cifar(name:str, root:Path, download:bool) -> Path:
         except OSError as e:
             archive.unlink(missing_ok=True)
             raise FileNotFoundError(f"Could not download {name} from {src['url']} ({e}); is there a network? {where}") from e
-        if _md5(archive) != src['md5']:
+        if hashlib.md5(archive.read_bytes()).hexdigest() != src['md5']:   # 170 MB at most, read once
             archive.unlink()
             raise OSError(f"The download of {src['url']} is corrupt (MD5 mismatch); it was deleted, try again. {where}")
     _extract_atomically(archive, src['folder'], root, where)
@@ -242,8 +236,6 @@ class RandomPadCropFlip(DisplayedTransform):
         # fastai may run a one-image batch through the pipeline between a batch and its training step
         self._recent = [(out.data_ptr(), tuple(out.shape), (dy, dx, flip))] + self._recent[:3]
         return out
-    @property
-    def last_params(self): return self._recent[0][2] if self._recent else None
     def params_for(self, x:torch.Tensor):
         "The `(dy, dx, flip)` drawn for batch `x` (the tensor this transform returned, or a view of its storage), or None."
         return next((p for ptr, shape, p in self._recent if ptr == x.data_ptr() and shape == tuple(x.shape)), None)
@@ -361,3 +353,14 @@ def show_class_grid(dls:DataLoaders, n_per_class:int=8, classes=None, size:float
     ax.set_xticks([]); ax.set_yticks([row*(h+1) + h/2 for row in range(len(classes))], [ds.vocab[k] for k in classes])
     ax.set_title(f"{ds.info.name}: first {n_per_class} validation images per class")
     return fig
+
+# %% ../nbs/00_data.ipynb #db42c979
+def _moved(module:str, moved:dict):
+    "A module `__getattr__` that still serves `moved` names (name → the module, above this one, that holds them now)."
+    def __getattr__(name):
+        if name not in moved: raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        warnings.warn(f"{module}.{name} moved to {moved[name]}; import it from there", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(moved[name]), name)
+    return __getattr__
+
+__getattr__ = _moved('spat_nb.data', {'write_cifar_fixture': 'spat_nb.testing'})   # a name of earlier releases

@@ -14,7 +14,7 @@ from fastprogress.fastprogress import progress_bar
 
 from .attacks import Attack
 from .data import check_arg, check_float, check_images, check_int, check_labels
-from .models import check_logits, correct_predictions, unwrap_model
+from .models import check_logits, correct_predictions, eval_mode, unwrap_model
 
 # %% auto #0
 __all__ = ['autoattack_art', 'evaluate_robustness', 'masking_flags', 'plot_robustness_curve', 'semantic_change_rate',
@@ -101,36 +101,33 @@ def evaluate_robustness(model:nn.Module,        # takes [0,1] images
     grid = list(eps_grid) if eps_grid is not None else [min(e, 1.) if norm == 'linf' else e for e in (eps/4, eps/2, eps, 2*eps, 4*eps)]
     for e in grid: check_float(e, 'eps_grid', 0, 1 if norm == 'linf' else None, unit="each a budget in pixel units")
     check_arg(isinstance(model, nn.Module), 'model', type(model).__name__, "a torch.nn.Module taking [0, 1] images")
-    model = unwrap_model(model)
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    x, y = (t.to(device) for t in _first_n(data, n))
-    x, y = check_images(x, 'data (images)'), check_labels(y, batch=len(x), name='data (labels)')
-    with torch.no_grad(): check_labels(y, check_logits(model(x[:2]), len(x[:2])).shape[1], name='data (labels)')
-    n = len(y)
-    rows, masks, timings, curve = [], {}, {}, {}
-    def row(key, attack_name, mask, steps=0, restarts_=0):
-        masks[key] = mask
-        rows.append({'attack': attack_name, 'norm': norm, 'eps': eps, 'steps': steps, 'restarts': restarts_,
-                     'n': n, 'accuracy': mask.float().mean().item()})
-    def pgd_row(key, name, steps, loss):
-        return lambda: row(key, name, _robust_mask(model, x, y, Attack(eps, eps / 4, steps, norm=norm, loss=loss, restarts=restarts), bs)
-                           & masks['clean'], steps, restarts)
-    def autoattack_rows():
-        stages = autoattack_art(model, x, y, eps, norm, square_queries=square_queries, bs=bs, seed=seed)
-        row('aa_apgd_ce', 'AutoAttack stage: APGD-CE', stages['APGD-CE'], 100, 1)
-        row('aa_apgd_t', 'AutoAttack stage: + APGD-T', stages['APGD-T'], 100, 1)
-        row('autoattack', 'AutoAttack (APGD-CE, APGD-T, Square)', stages['Square'], f"100 + {square_queries} queries", 1)
-    def curve_points():
-        for e in sorted(set([0.] + grid)):
-            curve[e] = (masks['clean'] if e == 0 else _worst_case_pgd20(model, x, y, e, norm, bs) & masks['clean']).float().mean().item()
-    stages = [('clean', lambda: row('clean', 'clean', correct_predictions(model, x, y, bs))),
-              ('pgd20', pgd_row('pgd20', 'PGD-20 (CE)', 20, 'ce'))]
-    stages += [('pgd100', pgd_row('pgd100', 'PGD-100 (CE)', 100, 'ce')), ('cw100', pgd_row('cw100', 'CW-PGD-100 (margin)', 100, 'cw'))] if extra_pgd else []
-    stages += [('autoattack', autoattack_rows)] if autoattack else []
-    stages += [('curve', curve_points)]
-    try:
+    with eval_mode(unwrap_model(model)) as (model,):
+        device = next(model.parameters()).device
+        x, y = (t.to(device) for t in _first_n(data, n))
+        x, y = check_images(x, 'data (images)'), check_labels(y, batch=len(x), name='data (labels)')
+        with torch.no_grad(): check_labels(y, check_logits(model(x[:2]), len(x[:2])).shape[1], name='data (labels)')
+        n = len(y)
+        rows, masks, timings, curve = [], {}, {}, {}
+        def row(key, attack_name, mask, steps=0, restarts_=0):
+            masks[key] = mask
+            rows.append({'attack': attack_name, 'norm': norm, 'eps': eps, 'steps': steps, 'restarts': restarts_,
+                         'n': n, 'accuracy': mask.float().mean().item()})
+        def pgd_row(key, name, steps, loss):
+            return lambda: row(key, name, _robust_mask(model, x, y, Attack(eps, eps / 4, steps, norm=norm, loss=loss, restarts=restarts), bs)
+                               & masks['clean'], steps, restarts)
+        def autoattack_rows():
+            stages = autoattack_art(model, x, y, eps, norm, square_queries=square_queries, bs=bs, seed=seed)
+            row('aa_apgd_ce', 'AutoAttack stage: APGD-CE', stages['APGD-CE'], 100, 1)
+            row('aa_apgd_t', 'AutoAttack stage: + APGD-T', stages['APGD-T'], 100, 1)
+            row('autoattack', 'AutoAttack (APGD-CE, APGD-T, Square)', stages['Square'], f"100 + {square_queries} queries", 1)
+        def curve_points():
+            for e in sorted(set([0.] + grid)):
+                curve[e] = (masks['clean'] if e == 0 else _worst_case_pgd20(model, x, y, e, norm, bs) & masks['clean']).float().mean().item()
+        stages = [('clean', lambda: row('clean', 'clean', correct_predictions(model, x, y, bs))),
+                  ('pgd20', pgd_row('pgd20', 'PGD-20 (CE)', 20, 'ce'))]
+        stages += [('pgd100', pgd_row('pgd100', 'PGD-100 (CE)', 100, 'ce')), ('cw100', pgd_row('cw100', 'CW-PGD-100 (margin)', 100, 'cw'))] if extra_pgd else []
+        stages += [('autoattack', autoattack_rows)] if autoattack else []
+        stages += [('curve', curve_points)]
         torch.manual_seed(seed)
         for key, run in (progress_bar(stages, leave=False) if progress else stages):
             t = time.perf_counter(); run(); timings[key] = time.perf_counter() - t
@@ -138,8 +135,6 @@ def evaluate_robustness(model:nn.Module,        # takes [0,1] images
         for key in ('clean', 'pgd20', 'autoattack'):
             if key in masks:
                 per_class[key] = [masks[key][y == k].float().mean().item() if (y == k).any() else np.nan for k in range(len(per_class))]
-    finally:
-        model.train(was_training)
     table = pd.DataFrame(rows)
     results = {key: m.float().mean().item() for key, m in masks.items()}
     results.update(n=n, eps=eps, norm=norm, curve=curve, per_class=per_class, timings=timings,
@@ -184,13 +179,9 @@ def semantic_change_rate(x_adv:torch.Tensor, y:torch.Tensor, reference_model:nn.
     "Share of `x_adv` that `reference_model` assigns to a class other than `y`, among those whose clean image it gets right."
     x_adv, y = check_images(x_adv, 'x_adv'), check_labels(y, batch=len(x_adv))
     if x_clean is not None: check_images(x_clean, 'x_clean')
-    model = unwrap_model(reference_model)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(unwrap_model(reference_model)) as (model,):
         keep = correct_predictions(model, x_clean, y, bs) if x_clean is not None else torch.ones_like(y, dtype=torch.bool)
         changed = ~correct_predictions(model, x_adv, y, bs)
-    finally: model.train(was_training)
     return (changed & keep).float().sum().item() / max(keep.sum().item(), 1)
 
 # %% ../nbs/05_evaluate.ipynb #400b148d
@@ -213,11 +204,7 @@ def perturbation_profile(x:torch.Tensor, x_adv:torch.Tensor, shared:torch.Tensor
 def semantic_frontier(model:nn.Module, referee:nn.Module, x:torch.Tensor, y:torch.Tensor, attacks:dict, eps_grid, bs:int=500) -> pd.DataFrame:
     "Fooling rate against `model` and semantic-change rate judged by `referee`, per attack (name → `(model, x, y, eps) → x_adv`) and ε."
     x, y = check_images(x), check_labels(y, batch=len(x))
-    models = [unwrap_model(m) for m in (model, referee)]
-    modes = [m.training for m in models]
-    for m in models: m.eval()
-    try:
-        model, referee = models
+    with eval_mode(unwrap_model(model), unwrap_model(referee)) as (model, referee):
         keep = correct_predictions(model, x, y, bs) & correct_predictions(referee, x, y, bs)   # images both get right: a change is the attack's doing
         x, y = x[keep], y[keep]
         rows = []
@@ -226,8 +213,6 @@ def semantic_frontier(model:nn.Module, referee:nn.Module, x:torch.Tensor, y:torc
                 x_adv = _batched(lambda xb, yb: attack(model, xb, yb, eps), x, y, bs)
                 rows.append({'attack': name, 'eps': eps, 'n': len(y), 'fooling rate': (~correct_predictions(model, x_adv, y, bs)).float().mean().item(),
                              'semantic change': semantic_change_rate(x_adv, y, referee, bs=bs)})
-    finally:
-        for m, mode in zip(models, modes): m.train(mode)
     return pd.DataFrame(rows)
 
 def change_at_fooling(rows, level:float) -> float:

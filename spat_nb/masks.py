@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .data import InMemoryImages, RandomPadCropFlip, check_arg, check_float, check_images, check_int, check_labels, pad_crop_flip
+from .data import _moved, InMemoryImages, RandomPadCropFlip, check_arg, check_float, check_images, check_int, check_labels, pad_crop_flip
 from .models import attack_guard, check_logits, fp16_grad_scale
 
 # %% auto #0
@@ -51,6 +51,8 @@ def class_directions(model:nn.Module,          # takes [0,1] images
         d = x.new_empty((len(cotangents), *x.shape))
         for j, c in enumerate(cotangents): d[j], = torch.autograd.grad(logits, x, c, retain_graph=j < len(cotangents) - 1)
     return (d if scale == 1 else d.div_(scale)), others, logits.detach()
+
+__getattr__ = _moved('spat_nb.masks', {'model_snapshot': 'spat_nb.testing', 'assert_model_unchanged': 'spat_nb.testing'})   # names of earlier releases
 
 # %% ../nbs/02_masks.ipynb #c4e60c47
 def sign_agreement(d:torch.Tensor) -> torch.Tensor:

@@ -13,12 +13,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .data import _describe, dataset_info
+from .data import _describe, _moved, check_arg, dataset_info
 
 # %% auto #0
 __all__ = ['ARCHS', 'Normalize', 'small_cnn', 'lenet', 'PreActBlock', 'PreActResNet', 'preact_resnet18', 'WideResNet',
            'wide_resnet', 'NormalizedModel', 'get_model', 'check_logits', 'unwrap_model', 'save_model',
-           'read_checkpoint', 'load_model', 'attack_guard', 'fp16_grad_scale', 'correct_predictions']
+           'read_checkpoint', 'load_model', 'attack_guard', 'fp16_grad_scale', 'eval_mode', 'correct_predictions']
 
 # %% ../nbs/01_models.ipynb #e6a891dd
 class Normalize(nn.Module):
@@ -26,9 +26,8 @@ class Normalize(nn.Module):
     def __init__(self, mean, std):
         super().__init__()
         mean, std = torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(std, dtype=torch.float32)
-        if mean.shape != std.shape or mean.dim() != 1:
-            raise ValueError(f"mean and std must be 1-d sequences of the same length, got {tuple(mean.shape)} and {tuple(std.shape)}")
-        if (std <= 0).any(): raise ValueError(f"std={std.tolist()} is out of range; every value must be > 0")
+        check_arg(mean.shape == std.shape and mean.dim() == 1, 'mean, std', (tuple(mean.shape), tuple(std.shape)), "1-d sequences of the same length")
+        check_arg(not (std <= 0).any(), 'std', std.tolist(), "values > 0")
         self.register_buffer('mean', mean.view(1, -1, 1, 1))
         self.register_buffer('std', std.view(1, -1, 1, 1))
     def forward(self, x): return (x - self.mean) / self.std
@@ -207,7 +206,17 @@ def fp16_grad_scale(device_type:str) -> float:
     fp16 = torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) == torch.float16
     return 1024. if fp16 else 1.
 
+@contextmanager
+def eval_mode(*models:nn.Module):
+    "The `models` in eval mode inside the block (it yields them); every submodule's mode is restored on exit."
+    modes = [(m, m.training) for model in models for m in model.modules()]
+    try: yield tuple(model.eval() for model in models)
+    finally:
+        for m, mode in modes: m.training = mode
+
 # %% ../nbs/01_models.ipynb #c67a0d1b
 def correct_predictions(model:nn.Module, x:torch.Tensor, y:torch.Tensor, bs:int=500) -> torch.Tensor:
     "Boolean `(N,)`: whether `model` predicts label `y[i]` for image `x[i]`, in chunks of `bs` images, without gradients."
     with torch.no_grad(): return torch.cat([model(xb).argmax(1) == yb for xb, yb in zip(x.split(bs), y.split(bs))])
+
+__getattr__ = _moved('spat_nb.models', {'train_standard': 'spat_nb.cli', 'spat_smoke': 'spat_nb.cli'})   # names of earlier releases

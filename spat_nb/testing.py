@@ -4,14 +4,14 @@
 
 # %% ../nbs/07_testing.ipynb #0f102211
 from __future__ import annotations
-import os, pickle, tarfile, tempfile
+import hashlib, os, pickle, tarfile, tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from . import __version__
+from . import cli, data, models
 from .data import CIFAR_SOURCES, dataset_info
 from .cli import standard_learner
 
@@ -61,16 +61,14 @@ def write_cifar_fixture(root,                 # folder in which to write the arc
     return archive
 
 # %% ../nbs/07_testing.ipynb #d1579b82
-def _cache_dir() -> Path:
-    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'spat_nb'
-
 def demo_learner(dataset:str='mnist5k', arch:str='small_cnn', epochs:int=2, lr:float=3e-3, bs:int=128, seed:int=0,
                  cache:bool=True):
     "`train_standard(dataset, arch, epochs, lr, bs, seed)`'s `Learner`, trained once per machine: later calls load its weights."
-    name = f"{dataset}_{arch}_e{epochs}_lr{lr}_bs{bs}_seed{seed}_spat_nb{__version__}_torch{torch.__version__}.pt"
-    path = _cache_dir()/name.replace('+', '_')
+    code = hashlib.md5(b''.join(Path(m.__file__).read_bytes() for m in (data, models, cli))).hexdigest()[:10]   # what trains it
+    name = f"{dataset}_{arch}_e{epochs}_lr{lr}_bs{bs}_seed{seed}_{code}_torch{torch.__version__}.pt".replace('+', '_')
+    path = Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'spat_nb'/name
     learn = standard_learner(dataset, arch, bs, seed)
-    if cache and path.is_file(): learn.model.load_state_dict(torch.load(path, weights_only=True))
+    if cache and path.is_file(): learn.model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
     else:
         learn.fit_one_cycle(epochs, lr)
         if cache:   # written beside and renamed: a reader in another process sees a whole file or none
