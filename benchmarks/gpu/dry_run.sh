@@ -2,6 +2,8 @@
 # The GPU kit's dry run on a CPU: a fresh virtualenv that holds only what the GPU machine has (torch, numpy, pandas,
 # matplotlib, scipy, scikit-learn, accelerate, ... at versions close to its own), the kit's wheels installed --no-deps
 # exactly as run.sh installs them there, then run.sh --dry-run with tiny shapes. An import the wheel list forgot fails here.
+# Of the GPU machine's packages, those the calling Python already has are lent by symlink (borrow_packages.py); pip
+# installs the rest.
 #
 #   bash benchmarks/gpu/dry_run.sh [OUTDIR]      OUTDIR defaults to a temporary folder
 #
@@ -19,6 +21,11 @@ quiet() { "$@" 2>&1 | { grep -v '^WARNING: Location .* is ignored' || true; }; }
 echo "==> the GPU machine's packages, in a fresh virtualenv $venv"
 "${PYTHON:-python3}" -m venv --clear "$venv"
 pyver=$("$venv/bin/python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+# what the calling Python already has of them (torch and its CUDA libraries, in CI) is lent by symlink, not copied:
+# a second copy of torch is 5.5 GB, more than CI's disk had left
+lent="$venv/lent"
+"${PYTHON:-python3}" $kit/borrow_packages.py $kit/gpu_machine_packages.txt "$lent"
+"$venv/bin/python" -c 'import site, sys; print(sys.argv[1], file=open(site.getsitepackages()[0] + "/_lent_packages.pth", "w"))' "$lent"
 # shellcheck disable=SC2086
 quiet "$venv/bin/pip" install -q $torch_pin numpy pandas matplotlib scipy scikit-learn accelerate pillow pyyaml requests rich tqdm pytest \
   six joblib threadpoolctl psutil packaging cloudpickle pygments typing-extensions setuptools
