@@ -17,7 +17,7 @@ from fastai.learner import Learner
 from spat_nb.attacks import Attack
 from spat_nb.callbacks import EpochSeed, PGDATCallback, SPATCallback
 from spat_nb.data import get_dls
-from spat_nb.models import get_model
+from spat_nb.models import correct_predictions, get_model
 
 # SPAT with the model's mask (score='sign'): the reading whose cost top_k amortises
 METHODS = {'PGD-AT': lambda b: PGDATCallback(**b),
@@ -27,12 +27,9 @@ METHODS = {'PGD-AT': lambda b: PGDATCallback(**b),
            'SPAT top-2': lambda b: SPATCallback(score='sign', top_k=2, **b)}
 
 def accuracy_under(model, x, y, attack=None, bs=500):
-    "Per-image correctness on `x`, or on `attack`'s adversarial images."
-    hits = []
-    for xb, yb in zip(x.split(bs), y.split(bs)):
-        if attack is not None: xb = attack(model, xb, yb)
-        with torch.no_grad(): hits.append(model(xb).argmax(1) == yb)
-    return torch.cat(hits)
+    "Per-image correctness on `x`, or on `attack`'s adversarial images (made in chunks of `bs`, in order)."
+    if attack is not None: x = torch.cat([attack(model, xb, yb) for xb, yb in zip(x.split(bs), y.split(bs))])
+    return correct_predictions(model, x, y, bs)
 
 def train_and_evaluate(method, seed, args):
     budget = dict(eps=args.eps, alpha=args.eps / 4, steps=args.steps)

@@ -65,6 +65,10 @@ class SharedMask:
         if self.top_k == 1 and isinstance(self.score, str):   # one direction always agrees with itself
             raise ValueError(f"top_k=1 is out of range for score={self.score!r}; expected an integer >= 2 or None: the agreement "
                              "of a single class direction is 1 everywhere, so the mask would be constant and SPAT would be plain PGD")
+    @classmethod
+    def for_norm(cls, norm:str, score='sign', *, mode:str|None=None, **options):
+        "A `SharedMask` for an attack in `norm`: with 'l2', `mode` defaults to 'step', as the shaped budget is an l-inf bound."
+        return cls(score, mode='step' if mode is None and norm == 'l2' else mode, **options)
     @property
     def uses_directions(self) -> bool: return not (isinstance(self.score, ClassMeanMask) or self.score == 'class_mean')
     def mask(self, directions):
@@ -229,8 +233,7 @@ def spat_attack(model, x, y, eps:float, alpha:float, steps:int=10, loss:str='ce'
                 score='sign', per:str='element', top_k:int|None=9, threshold:float|None=None,
                 floor:float|None=None, refresh:bool=False, mode:str|None=None, **kwargs) -> torch.Tensor:
     "SPAT: PGD (`loss='ce'`) or TRADES-KL (`loss='kl'`) with steps (and, with `mode='budget'`, bounds) weighted towards shared pixels."
-    if mode is None and kwargs.get('norm') == 'l2': mode = 'step'   # the shaped budget is an l-inf bound
-    mask = SharedMask(score, per=per, top_k=top_k, threshold=threshold, floor=floor, refresh=refresh, mode=mode)
+    mask = SharedMask.for_norm(kwargs.get('norm', 'linf'), score, per=per, top_k=top_k, threshold=threshold, floor=floor, refresh=refresh, mode=mode)
     defaults = {'start': 'normal'} if loss == 'kl' else {}
     return Attack(eps, alpha, steps, loss=loss, mask=mask, **{**defaults, **kwargs})(model, x, y)
 

@@ -204,8 +204,8 @@ class SPATCallback(AdversarialTraining):
         expected = 'trades' if isinstance(self, TRADESLoss) else 'ce'
         check_arg(outer in (None, expected), 'outer', outer, f"{expected!r} or None for {type(self).__name__}")
         self.reads_dls, self._mask_dls = isinstance(score, str) and score == 'class_mean', None
-        if mode is None and kwargs.get('norm') == 'l2': mode = 'step'   # the shaped budget is an l-inf bound
-        super().__init__(eps, alpha, steps, mask=SharedMask(score, per=per, top_k=top_k, threshold=threshold, floor=floor, refresh=refresh, mode=mode), **kwargs)
+        mask = SharedMask.for_norm(kwargs.get('norm', 'linf'), score, per=per, top_k=top_k, threshold=threshold, floor=floor, refresh=refresh, mode=mode)
+        super().__init__(eps, alpha, steps, mask=mask, **kwargs)
     def before_batch(self):
         # read on the first training batch, once per DataLoaders: validate(), get_preds() and summary() run before_fit
         # too, also on an exported Learner whose DataLoaders are empty

@@ -33,7 +33,6 @@ RECIPES = {  # defaults per dataset family: eps, alpha, steps, epochs, lr, arch
 
 _SPAT_DEFAULTS = dict(outer='ce', spat_mask='data', spat_mode=None, floor=None)   # spat_train's SPAT flags (None: SPATCallback's default for the mask)
 
-
 def _last_checkpoint(ckpt_dir:Path, name:str):
     "The (epoch, file stem) of the newest `name_{epoch}.pth` in `ckpt_dir`, or None."
     found = [(int(m.group(1)), p.stem) for p in ckpt_dir.glob(f'{name}_*.pth') if (m := re.fullmatch(rf'{name}_(\d+)', p.stem))]

@@ -46,8 +46,7 @@ DATASETS = {
 
 def dataset_info(name:str) -> DatasetInfo:
     "The `DatasetInfo` registered under `name`, with a clear error listing the valid names."
-    if name not in DATASETS:
-        raise ValueError(f"Unknown dataset name={name!r}; expected one of: {', '.join(DATASETS)}")
+    if name not in DATASETS: raise ValueError(f"Unknown dataset name={name!r}; expected one of: {', '.join(DATASETS)}")
     return DATASETS[name]
 
 # %% ../nbs/00_data.ipynb #a6c6123e
@@ -81,8 +80,7 @@ def check_float(value, name:str, low:float|None=None, high:float|None=None, low_
     check_arg(ok, name, value, _range_text('a float', low, high, low_open, high_open, none_ok) + (f" ({unit})" if unit else ""))
     return float(value)
 
-def _describe(t):
-    return f"{type(t).__name__} {t.dtype} {tuple(t.shape)}" if torch.is_tensor(t) else type(t).__name__
+def _describe(t): return f"{type(t).__name__} {t.dtype} {tuple(t.shape)}" if torch.is_tensor(t) else type(t).__name__
 
 def check_images(x, name:str='x') -> torch.Tensor:
     "`x` as a plain tensor, if it is a float batch `(B, C, H, W)` with every value in [0, 1]; a `ValueError` naming `name` otherwise."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_testing.ipynb #0f102211
 from __future__ import annotations
-import hashlib, os, pickle, tarfile, tempfile
+import copy, hashlib, os, pickle, tarfile, tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ from .data import CIFAR_SOURCES, dataset_info
 from .cli import standard_learner
 
 # %% auto #0
-__all__ = ['model_snapshot', 'assert_model_unchanged', 'write_cifar_fixture', 'demo_learner']
+__all__ = ['model_snapshot', 'assert_model_unchanged', 'wrap_output', 'write_cifar_fixture', 'demo_learner']
 
 # %% ../nbs/07_testing.ipynb #4d1acbb8
 def model_snapshot(model:nn.Module) -> dict:
@@ -34,6 +34,11 @@ def assert_model_unchanged(model:nn.Module, snapshot:dict):
     for k, v in snapshot['state'].items(): assert torch.equal(now['state'][k], v), f"{k} changed"
     for k, g in snapshot['grads'].items():
         assert (g is None) == (now['grads'][k] is None) and (g is None or torch.equal(now['grads'][k], g)), f"the gradient of {k} changed"
+
+# %% ../nbs/07_testing.ipynb #d352e30a
+def wrap_output(model:nn.Module, wrap) -> nn.Module:
+    "A copy of `model` whose output passes through `wrap`, e.g. `lambda out: (out, None)`, as other libraries' models return it."
+    wrapped = copy.deepcopy(model); wrapped.register_forward_hook(lambda m, i, out: wrap(out)); return wrapped
 
 # %% ../nbs/07_testing.ipynb #7b535674
 def write_cifar_fixture(root,                 # folder in which to write the archive
@@ -61,8 +66,7 @@ def write_cifar_fixture(root,                 # folder in which to write the arc
     return archive
 
 # %% ../nbs/07_testing.ipynb #d1579b82
-def demo_learner(dataset:str='mnist5k', arch:str='small_cnn', epochs:int=2, lr:float=3e-3, bs:int=128, seed:int=0,
-                 cache:bool=True):
+def demo_learner(dataset:str='mnist5k', arch:str='small_cnn', epochs:int=2, lr:float=3e-3, bs:int=128, seed:int=0, cache:bool=True):
     "`train_standard(dataset, arch, epochs, lr, bs, seed)`'s `Learner`, trained once per machine: later calls load its weights."
     code = hashlib.md5(b''.join(Path(m.__file__).read_bytes() for m in (data, models, cli))).hexdigest()[:10]   # what trains it
     name = f"{dataset}_{arch}_e{epochs}_lr{lr}_bs{bs}_seed{seed}_{code}_torch{torch.__version__}.pt".replace('+', '_')
