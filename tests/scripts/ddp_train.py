@@ -36,5 +36,5 @@ torch.save({'params': {k: p.detach().clone() for k, p in learn.model.named_param
             'n_seen': counter.n, 'labels': torch.cat(counter.labels), 'world_size': torch.distributed.get_world_size()
             if torch.distributed.is_initialized() else 1}, out_dir/f'rank{rank_distrib()}.pt')
 # accelerate starts the process group and distrib_ctx leaves it open: a gloo group still alive at interpreter exit can
-# abort the process ("terminate called without an active exception"; seen once in CI, 2026-11-27)
+# abort the process ("terminate called without an active exception"; seen once in a fresh-clone .ci/run, 2026-11-27)
 if torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
