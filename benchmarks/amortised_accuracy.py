@@ -17,7 +17,8 @@ from fastai.learner import Learner
 from spat_nb.attacks import Attack
 from spat_nb.callbacks import EpochSeed, PGDATCallback, SPATCallback
 from spat_nb.data import get_dls
-from spat_nb.models import correct_predictions, get_model
+from spat_nb.core import correct_predictions
+from spat_nb.models import get_model
 
 # SPAT with the model's mask (score='sign'): the reading whose cost top_k amortises
 METHODS = {'PGD-AT': lambda b: PGDATCallback(**b),

@@ -31,7 +31,8 @@ from fastai.optimizer import SGD
 from spat_nb.callbacks import PGDATCallback, TRADESCallback, SPATCallback
 from spat_nb.data import BatchDL, InMemoryImages, RandomPadCropFlip, ToUnitRange, dataset_info
 from spat_nb.masks import class_directions
-from spat_nb.models import attack_guard, get_model
+from spat_nb.core import attack_guard
+from spat_nb.models import get_model
 
 # name: (arch, dataset, attack budget); the methods each setting runs are in `methods`
 SETTINGS = {

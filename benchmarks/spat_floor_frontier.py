@@ -4,9 +4,9 @@
     python benchmarks/spat_floor_frontier.py --steering_only [--seeds 0 1] [--out benchmarks/spat_floor_steering.json]
 
 `spat_variants_training.py` maps what training on the shaped budget ε·(λ + (1−λ)·D) costs in robustness for λ = 0.25,
-0.5, 0.75 and 0.9; `03_attacks` measures the semantic frontier for λ = 0.25 and 0.5 only. This script adds the other axis
+0.5, 0.75 and 0.9; `04_attacks` measures the semantic frontier for λ = 0.25 and 0.5 only. This script adds the other axis
 for every floor. For each seed: small_cnn trained with PGD-AT on mnist5k (ε 0.3, 10 steps of 0.05, warm-up over the first
-epoch, 3 epochs, as in `03_attacks`) is attacked; a LeNet (`get_model('lenet', ...)`) trained the same way for 4 epochs with
+epoch, 3 epochs, as in `04_attacks`) is attacked; a LeNet (`get_model('lenet', ...)`) trained the same way for 4 epochs with
 seed 100 + seed judges meaning. On the first --n validation digits that both classify correctly, every attack runs at
 ε in 0.1, 0.15, ..., 0.45 with 20 steps of 0.03 (one random start, the same for all attacks): PGD, the data-mask budget at
 each floor, and the control that puts the λ = 0.5 budget on the elements the mask calls non-shared. Reported: for each attack,
@@ -39,7 +39,8 @@ from spat_nb.attacks import pgd, spat_attack
 from spat_nb.callbacks import EpochSeed, PGDATCallback
 from spat_nb.evaluate import change_at_fooling, perturbation_profile, semantic_frontier
 from spat_nb.masks import ClassMeanMask
-from spat_nb.models import correct_predictions, get_model
+from spat_nb.core import correct_predictions
+from spat_nb.models import get_model
 
 FLOORS = (0.25, 0.5, 0.75, 0.9)
 EPS_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
@@ -47,7 +48,7 @@ LEVELS = (0.5, 0.8, 0.95)
 
 
 def pgd_trained(dls, arch, seed, epochs, n_train=None):
-    "A model trained with PGD-AT at ε 0.3 on mnist5k, as in 03_attacks."
+    "A model trained with PGD-AT at ε 0.3 on mnist5k, as in 04_attacks."
     set_seed(seed)
     learn = Learner(dls, get_model(arch, 'mnist5k'), loss_func=nn.CrossEntropyLoss(), cbs=EpochSeed(seed))
     with learn.no_bar(), learn.no_logging():

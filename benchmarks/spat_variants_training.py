@@ -28,9 +28,10 @@ from fastai.torch_core import set_seed
 
 from spat_nb.attacks import Attack
 from spat_nb.callbacks import EpochSeed, PGDATCallback, SPATCallback
-from spat_nb.evaluate import _robust_mask, autoattack_art
+from spat_nb.evaluate import _robust, autoattack_art
 from spat_nb.masks import ClassMeanMask
-from spat_nb.models import correct_predictions, get_model
+from spat_nb.core import correct_predictions
+from spat_nb.models import get_model
 
 
 def methods(dls, eps, alpha, steps, warmup):
@@ -78,8 +79,8 @@ def main():
             model = learn.model.eval()
             torch.manual_seed(seed)
             clean = correct_predictions(model, x, y)
-            pgd40 = _robust_mask(model, x, y, Attack(args.eps, 0.01, 40)) & clean
-            cw40 = _robust_mask(model, x, y, Attack(args.eps, 0.01, 40, loss='cw')) & clean
+            pgd40 = _robust(model, x, y, Attack(args.eps, 0.01, 40)) & clean
+            cw40 = _robust(model, x, y, Attack(args.eps, 0.01, 40, loss='cw')) & clean
             aa = autoattack_art(model, x[:args.aa_n], y[:args.aa_n], args.eps, square_queries=args.square_queries, seed=seed)['Square']
             run = {'method': name, 'seed': seed, 'train_s': train_s, 'clean (n=1000)': clean.float().mean().item(),
                    'PGD-40 CE (n=1000)': pgd40.float().mean().item(), 'CW-PGD-40 (n=1000)': cw40.float().mean().item(),

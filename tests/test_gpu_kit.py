@@ -77,8 +77,8 @@ def test_cell_selection():
     assert imports('import torch\nx = 1') and imports('#| export\nfrom a import b') and not imports('x = "import y"')
     assert skipped('#| eval: false\nimport x') and skipped('import nbdev; nbdev.nbdev_export()') and not skipped('import torch')
     notebooks = cuda_notebooks()
-    assert 'nbs/04_callbacks.ipynb' in {f'nbs/{p.name}' for p in notebooks}
-    cells = notebooks[ROOT/'nbs'/'04_callbacks.ipynb']
+    assert 'nbs/05_callbacks.ipynb' in {f'nbs/{p.name}' for p in notebooks}
+    cells = notebooks[ROOT/'nbs'/'05_callbacks.ipynb']
     assert any(c['id'] == '70fd8728' and 'cuda' in flags(''.join(c['source'])) for c in cells)
 
 

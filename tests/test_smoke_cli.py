@@ -1,4 +1,4 @@
-"The `spat_smoke` console script, as a user runs it."
+"The `spat_nb_check` console script, as a user runs it."
 import shutil
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import pytest
 
 from spat_nb.models import load_model
 
-exe = shutil.which('spat_smoke') or str(Path(sys.executable).parent/'spat_smoke')
+exe = shutil.which('spat_nb_check') or str(Path(sys.executable).parent/'spat_nb_check')
 
 
 def run(*args):

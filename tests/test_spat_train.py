@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 
 from spat_nb.data import get_dls
-from spat_nb.models import correct_predictions, load_model
+from spat_nb.core import correct_predictions
+from spat_nb.models import load_model
 
 exe = shutil.which('spat_train') or str(Path(sys.executable).parent/'spat_train')
 

@@ -57,7 +57,7 @@ def check_config() -> list[str]:
     for page in list(_hrefs([site.get('navbar', {}), site.get('sidebar', {})])) + list(_hrefs(sidebar)):
         if not (NBS/page).is_file(): problems.append(f"a link in the site's configuration points at {page}, which is not in nbs/")
     tutorial = [item.get('href') for item in quarto['website']['navbar']['left'] if item.get('text') == 'Tutorial']
-    if tutorial != ['08_tutorial.ipynb']: problems.append(f"the navbar's Tutorial link points at {tutorial}, not 08_tutorial.ipynb")
+    if tutorial != ['09_tutorial.ipynb']: problems.append(f"the navbar's Tutorial link points at {tutorial}, not 09_tutorial.ipynb")
     listed = set(_hrefs(sidebar))
     for nb in sorted(p.name for p in NBS.glob('*.ipynb')):
         if nb not in listed: problems.append(f"{nb} is not in nbs/sidebar.yml")

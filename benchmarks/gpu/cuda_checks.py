@@ -28,11 +28,12 @@ from fastai.optimizer import SGD
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
 from kitlib import Report
 from bench_at import TrainOnly, loader, sync, synthetic_images
-from spat_nb.attacks import Attack, SharedMask, pgd, spat_attack, trades_attack
+from spat_nb.attacks import Attack, SharedPixelWeighting, pgd, spat_attack, trades_attack
 from spat_nb.data import dataset_info
 from spat_nb.callbacks import AdversarialTraining, PGDATCallback, SPATCallback, SPATTRADESCallback, TRADESCallback
 from spat_nb.masks import class_directions
-from spat_nb.models import attack_guard, get_model
+from spat_nb.core import attack_guard
+from spat_nb.models import get_model
 from spat_nb.testing import assert_model_unchanged, model_snapshot
 
 EPS, ALPHA = 8/255, 2/255
@@ -201,7 +202,7 @@ def attack_speed_check(arch, dataset, bs, steps, device, reps, compile_too:bool)
     if compile_too: variants['compiled_channels_last'] = (torch.compile(model), torch.channels_last)
     for name, (m, fmt) in variants.items():
         model.to(memory_format=fmt); xf = x.contiguous(memory_format=fmt)
-        for method, attack in (('pgd', Attack(EPS, ALPHA, steps)), ('spat', Attack(EPS, ALPHA, steps, mask=SharedMask()))):
+        for method, attack in (('pgd', Attack(EPS, ALPHA, steps)), ('spat', Attack(EPS, ALPHA, steps, weighting=SharedPixelWeighting()))):
             def run():
                 with torch.autocast(device.type, dtype=torch.bfloat16): attack(m, xf, y)
             out[f'{method}_{name}_s'] = timed(run, device, reps)
