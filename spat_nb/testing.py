@@ -74,7 +74,7 @@ def demo_learner(dataset:str='mnist5k', arch:str='small_cnn', epochs:int=2, lr:f
     learn = standard_learner(dataset, arch, bs, seed)
     if cache and path.is_file(): learn.model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
     else:
-        learn.fit_one_cycle(epochs, lr)
+        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)   # a fixture: its training table is not the reader's business
         if cache:   # written beside and renamed: a reader in another process sees a whole file or none
             partial = path.with_name(f'{path.name}.{os.getpid()}.partial'); path.parent.mkdir(parents=True, exist_ok=True)
             torch.save(learn.model.state_dict(), partial); os.replace(partial, path)
