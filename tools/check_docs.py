@@ -11,6 +11,9 @@
    no traceback, no raw `#|` directive, and every image its notebook holds, each a decodable image. A screenshot of the
    top of each page is written to DIR/screenshots for a person to look at.
 
+4. Outputs: every code cell whose preceding markdown cell ends with a colon ("What a user sees:") has an output
+   (`#| export` cells, which show code, and `#| eval: false` cells excepted), so that no page announces what it does not show.
+
 Exit status 0 when every check passes; each failure is printed on its own line. Needs nbconvert (the dev extra) and,
 for step 3, a Chromium binary (`chromium`, Debian's package; or $CHROMIUM).
 """
@@ -61,6 +64,20 @@ def check_config() -> list[str]:
     listed = set(_hrefs(sidebar))
     for nb in sorted(p.name for p in NBS.glob('*.ipynb')):
         if nb not in listed: problems.append(f"{nb} is not in nbs/sidebar.yml")
+    return problems
+
+
+def check_announced_outputs() -> list[str]:
+    "Code cells announced by a markdown cell that ends with a colon, but committed without an output."
+    problems = []
+    for nb_path in sorted(NBS.glob('*.ipynb')):
+        cells = json.loads(nb_path.read_text())['cells']
+        for before, cell in zip(cells, cells[1:]):
+            if before['cell_type'] != 'markdown' or cell['cell_type'] != 'code': continue
+            if not ''.join(before['source']).rstrip().endswith(':'): continue
+            options = [line.replace(' ', '') for line in ''.join(cell['source']).splitlines() if line.startswith('#|')]
+            if {'#|eval:false', '#|export', '#|exports'} & set(options) or cell.get('outputs'): continue
+            problems.append(f"{nb_path.name}: cell {cell.get('id')} follows a sentence ending with ':' but has no output")
     return problems
 
 
@@ -167,7 +184,7 @@ def main():
     parser.add_argument('--skip-html', action='store_true', help="only the configuration and _proc/ checks")
     parser.add_argument('--out', default='_docs_check', help="folder for the HTML pages and the screenshots")
     args = parser.parse_args()
-    problems = check_config()
+    problems = check_config() + check_announced_outputs()
     if not args.skip_proc: run_proc()
     problems += check_proc()
     if not args.skip_html: problems += check_html(Path(args.out).resolve())
