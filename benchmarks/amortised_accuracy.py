@@ -2,7 +2,7 @@
 mask (every other class) and SPAT with a top-K mask (K = 5, 3, 2), over several seeds, and evaluate each model with
 PGD-20 (CE and CW margin) on the same validation digits. `bench_at.py` measures what the same options save in time.
 
-    python benchmarks/amortised_accuracy.py                       # 3 seeds x 5 methods: 10-20 min on 2 CPU cores
+    python benchmarks/amortised_accuracy.py                       # 3 seeds x 5 methods: about 20 minutes on a laptop CPU
     python benchmarks/amortised_accuracy.py --json amortised.json
 """
 from __future__ import annotations

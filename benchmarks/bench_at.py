@@ -1,5 +1,6 @@
 """Adversarial training cost, side by side: per-batch training-step time and peak memory of standard training,
-PGD-AT, TRADES, SPAT (every mask kind, once per batch and refreshed every step, and its amortised options) and
+PGD-AT, TRADES, SPAT with the model's mask (`score='sign'`: the exact per-class mask, once per batch and refreshed
+every step, and its amortised options) and
 IBM ART's `AdversarialTrainerMadryPGD`, on the same model, data and attack steps, measured interleaved in one run.
 
     python benchmarks/bench_at.py                          # the CPU run recorded in RESULTS.md (< 10 min on 2 cores)

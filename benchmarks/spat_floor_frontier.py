@@ -4,16 +4,16 @@
     python benchmarks/spat_floor_frontier.py --steering_only [--seeds 0 1] [--out benchmarks/spat_floor_steering.json]
 
 `spat_variants_training.py` maps what training on the shaped budget ε·(λ + (1−λ)·D) costs in robustness for λ = 0.25,
-0.5, 0.75 and 0.9; `04_attacks` measures the semantic frontier for λ = 0.25 and 0.5 only. This script adds the other axis
+0.5, 0.75 and 0.9; `11_study_spat_variants` measures the semantic frontier for λ = 0.25 and 0.5 only. This script adds the other axis
 for every floor. For each seed: small_cnn trained with PGD-AT on mnist5k (ε 0.3, 10 steps of 0.05, warm-up over the first
-epoch, 3 epochs, as in `04_attacks`) is attacked; a LeNet (`get_model('lenet', ...)`) trained the same way for 4 epochs with
+epoch, 3 epochs, as in `11_study_spat_variants`) is attacked; a LeNet (`get_model('lenet', ...)`) trained the same way for 4 epochs with
 seed 100 + seed judges meaning. On the first --n validation digits that both classify correctly, every attack runs at
 ε in 0.1, 0.15, ..., 0.45 with 20 steps of 0.03 (one random start, the same for all attacks): PGD, the data-mask budget at
 each floor, and the control that puts the λ = 0.5 budget on the elements the mask calls non-shared. Reported: for each attack,
 the semantic-change rate where its frontier crosses fooling rates 0.5, 0.8 and 0.95 (linear interpolation), as a multiple
 of PGD's at the same fooling rate; below 1 means fewer changes of meaning than PGD at equal attack strength.
 
-Also, on the first 500 of those digits and for each floor, issue 10's first target at the paper's budget (8/255, 2/255,
+Also, on the first 500 of those digits and for each floor, the steering check at the paper's budget (8/255, 2/255,
 10 steps) and MNIST's (0.3, 0.01, 40): the share of |δ| on the elements the data's mask calls shared (D >= 0.8) as a
 multiple of PGD's share there, and the fooling rate as a multiple of PGD's (same random start). `--steering_only` skips
 the referee and the frontier.
@@ -30,7 +30,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from spat_nb.data import check_int, get_dls  # first: it quiets a deprecation warning raised inside fastai's import
+from spat_nb.core import check_int
+from spat_nb.data import get_dls  # first: it quiets a deprecation warning raised inside fastai's import
 from fastai.callback.schedule import fit_one_cycle  # noqa: F401  (adds Learner.fit_one_cycle)
 from fastai.learner import Learner
 from fastai.torch_core import set_seed
@@ -48,7 +49,7 @@ LEVELS = (0.5, 0.8, 0.95)
 
 
 def pgd_trained(dls, arch, seed, epochs, n_train=None):
-    "A model trained with PGD-AT at ε 0.3 on mnist5k, as in 04_attacks."
+    "A model trained with PGD-AT at ε 0.3 on mnist5k, as in 11_study_spat_variants."
     set_seed(seed)
     learn = Learner(dls, get_model(arch, 'mnist5k'), loss_func=nn.CrossEntropyLoss(), cbs=EpochSeed(seed))
     with learn.no_bar(), learn.no_logging():
@@ -70,7 +71,7 @@ def ratio(a, b): return a / b if b > 0 else float('nan')   # NaN also where PGD 
 BUDGETS = {'paper (8/255, 2/255, 10)': (8/255, 2/255, 10), 'MNIST (0.3, 0.01, 40)': (0.3, 0.01, 40)}
 
 def steering(model, x, y, data_mask, seed):
-    "Issue 10's target 1 for each floor: share of |δ| on D >= 0.8 and fooling rate, both as multiples of PGD's."
+    "The steering check for each floor: share of |δ| on D >= 0.8 and fooling rate, both as multiples of PGD's."
     correct = correct_predictions(model, x, y)
     x, y = x[correct][:500], y[correct][:500]
     shared = data_mask.map.expand_as(x) >= 0.8
@@ -96,7 +97,7 @@ def main():
     parser.add_argument('--epochs', type=int, default=3, help="PGD-AT epochs of the attacked model (the referee trains one more)")
     parser.add_argument('--eps', type=float, nargs='+', default=list(EPS_GRID), help="the frontier's budgets")
     parser.add_argument('--n_train', type=int, default=None, help="stratified subset of the training digits (smoke tests)")
-    parser.add_argument('--steering_only', action='store_true', help="target 1 only: no referee, no frontier")
+    parser.add_argument('--steering_only', action='store_true', help="the steering check only: no referee, no frontier")
     parser.add_argument('--out', default=None, help="JSON file (default: benchmarks/spat_floor_frontier.json, or "
                                                     "benchmarks/spat_floor_steering.json with --steering_only)")
     args = parser.parse_args()

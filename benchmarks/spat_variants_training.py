@@ -4,11 +4,11 @@
 
 small_cnn on the 4,000 training digits of mnist5k, fastai one-cycle (Adam, peak lr 5e-3, batch 128), ε = 0.3 with 10
 attack steps of 0.05 and ε warm-up over the first 3 epochs, for these training attacks: PGD-AT, the original SPAT
-(step weighting, the model's mask; the default when this was run) and SPAT with the shaped budget and the data's mask at the floors λ = 0.25, 0.5, 0.75
+(`score='sign'`: step weighting with the model's mask) and SPAT with the shaped budget and the data's mask at the floors λ = 0.25, 0.5, 0.75
 and 0.9 (`--methods` picks some of them by name). Evaluation at ε = 0.3:
 clean accuracy on all 1,000 validation digits, PGD-40 (CE) and CW-PGD-40 (margin) with step 0.01 on the same 1,000, and
 AutoAttack (ART's APGD-CE, APGD-T, Square with --square_queries) on the first --aa_n. Every row names its attack.
-This is a probe, not the tutorial's study (item 4 of issue 10): fewer seeds and no TRADES/MART.
+This is a probe, not the comparison of `10_study_methods`: fewer seeds and no TRADES/MART.
 """
 from __future__ import annotations
 

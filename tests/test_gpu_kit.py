@@ -21,7 +21,7 @@ def test_dry_run_in_a_virtualenv_with_only_the_gpu_machines_packages(tmp_path):
     res = subprocess.run(['bash', str(KIT/'dry_run.sh'), str(out)], capture_output=True, text=True, env=env, timeout=1800)
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
     assert 'imports: ok' in res.stdout and 'dry run passed' in res.stdout
-    # torch is lent by the calling Python, not installed a second time (5.5 GB: CI's disk ran out on 2026-11-27)
+    # torch is lent by the calling Python, not installed a second time (5.5 GB, which a CI disk may not have twice)
     lent = next(line for line in res.stdout.splitlines() if line.startswith('lent '))
     assert ' torch ' in f'{lent} ', lent
     venv_bytes = sum(f.lstat().st_size for f in (tmp_path/'venv').rglob('*'))

@@ -4,8 +4,8 @@
 
 For every distribution installed in this interpreter whose name is in PACKAGE_LIST (gpu_machine_packages.txt), each
 file its RECORD lists is symlinked into DEST at the same relative path; dry_run.sh then puts DEST on the virtualenv's
-path with a .pth file. A fresh copy of torch with its CUDA libraries is 5.5 GB, and CI's disk already holds one in the
-project's own virtualenv: the dry run filled that disk when it installed a second. Symlinking file by file (rather than
+path with a .pth file. A fresh copy of torch with its CUDA libraries is 5.5 GB, and the
+project's own virtualenv already holds one: a second would double the disk the test needs. Symlinking file by file (rather than
 whole top-level folders) keeps namespace folders such as `nvidia/` exact, and anything Python writes lands in DEST,
 never in the lending environment. Distributions not on the list (fastai, nbdev, spat_nb, ...) are not lent,
 so an import the kit's wheel list forgot still fails. pip and setuptools are the virtualenv's own.

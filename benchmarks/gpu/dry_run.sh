@@ -22,7 +22,7 @@ echo "==> the GPU machine's packages, in a fresh virtualenv $venv"
 "${PYTHON:-python3}" -m venv --clear "$venv"
 pyver=$("$venv/bin/python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
 # what the calling Python already has of them (torch and its CUDA libraries, in CI) is lent by symlink, not copied:
-# a second copy of torch is 5.5 GB, more than CI's disk had left
+# a second copy of torch is 5.5 GB, which a CI disk may not have
 lent="$venv/lent"
 "${PYTHON:-python3}" $kit/borrow_packages.py $kit/gpu_machine_packages.txt "$lent"
 "$venv/bin/python" -c 'import site, sys; print(sys.argv[1], file=open(site.getsitepackages()[0] + "/_lent_packages.pth", "w"))' "$lent"

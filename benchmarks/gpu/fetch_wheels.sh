@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Download the wheels in wheels.txt for the GPU machine (CPython 3.12, x86-64 Linux) into one git-ignored folder,
-# without their dependencies, and check that the folder stays under the size the device tool carries comfortably.
+# without their dependencies, and check that the folder stays small enough to copy to the GPU machine comfortably.
 #
 #   bash benchmarks/gpu/fetch_wheels.sh [DEST [PYTHON_VERSION]]
 #
-# DEST defaults to .whl (ignored by git; name it in the device call's carry), PYTHON_VERSION to 3.12, the GPU machine's.
+# DEST defaults to .whl (ignored by git; copy it to the GPU machine with the repository), PYTHON_VERSION to 3.12, the GPU machine's.
 # The dry run fetches the same pins for this machine's Python: two of the wheels (plum-dispatch, wcwidth) are built per
 # Python version, the rest are the same files.
 set -euo pipefail

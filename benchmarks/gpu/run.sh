@@ -1,18 +1,17 @@
 #!/usr/bin/env bash
 # The GPU kit: install the carried wheels, print the machine, then run each part under its own time budget. Each part
-# writes result.json and log.txt into OUTDIR/<part>/ (four parts, eight files: what the device tool brings back).
+# writes result.json and log.txt into OUTDIR/<part>/ (four parts, eight files: everything to bring back).
 #
-#   bash benchmarks/gpu/run.sh OUTDIR              on a GPU machine: at most about 8 minutes on an H100
+#   bash benchmarks/gpu/run.sh OUTDIR              on a GPU machine: at most about 8 minutes
 #   bash benchmarks/gpu/run.sh --dry-run OUTDIR    on a CPU, tiny shapes: proves the scripts and the wheel set
 #
-# The device call, from the repository root here (after bash benchmarks/gpu/fetch_wheels.sh):
-#   run(command="bash benchmarks/gpu/run.sh $OUT", carry=[".whl"], timeout_s=600)
+# Copy the repository and the wheels of fetch_wheels.sh (.whl/) to the GPU machine and run it from the repository root
+# (benchmarks/gpu/README.md).
 #
 # Environment: PYTHON (default python3), KIT_WHEELS (default .whl), KIT_SITE (default /tmp/spat_kit_site), KIT_PARTS (the
-# parts to run, default all: 'checks cells bench bench_fp32'; a rerun of one part fits a lease's remainder).
+# parts to run, default all: 'checks cells bench bench_fp32'; rerun one part by naming it).
 # Parts and budgets (seconds, GPU): checks 165, cells 55, bench 175, bench_fp32 70: 465 s (each + 5 s to stop), with the
-# install and imports about 8 minutes at most. On an H100 on 2026-11-27 the parts took about 135 (stopped at 130 before its
-# last check), 52, 155 and 57 s.
+# install and imports about 8 minutes at most (the recorded runs' part times are in benchmarks/RESULTS.md).
 set -uo pipefail
 dry=0
 if [ "${1:-}" = --dry-run ]; then dry=1; shift; fi
@@ -28,7 +27,7 @@ start=$SECONDS
 
 # the cheap checks first: wheels, output folder, interpreter
 if ! ls "$wheels"/*.whl >/dev/null 2>&1; then
-  echo "run.sh: no wheels in '$wheels'; run 'bash $kit/fetch_wheels.sh' first (and carry .whl to the GPU machine)" >&2; exit 2
+  echo "run.sh: no wheels in '$wheels'; run 'bash $kit/fetch_wheels.sh' first (and copy .whl to the GPU machine)" >&2; exit 2
 fi
 mkdir -p "$out" && [ -w "$out" ] || { echo "run.sh: OUTDIR '$out' is not a writable folder" >&2; exit 2; }
 command -v "$py" >/dev/null || { echo "run.sh: PYTHON '$py' is not an interpreter on the PATH" >&2; exit 2; }
