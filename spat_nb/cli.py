@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cli.ipynb #21a87342
 from __future__ import annotations
-import importlib, json, re, sys, tempfile, time
+import argparse, contextlib, importlib, json, re, sys, tempfile, time
 from pathlib import Path
 
 import torch
@@ -19,25 +19,37 @@ from .callbacks import EpochSeed, METHODS, RobustAccuracy, train_standard
 from .evaluate import evaluate_robustness
 # after spat_nb.data, which quiets a deprecation warning raised inside fastai's first import
 import fastai.callback.schedule  # adds Learner.fit_one_cycle
+from fastai.callback.tracker import SaveModelCallback
 from fastai.learner import Learner
 from fastai.metrics import accuracy
 
 # %% auto #0
 __all__ = ['RECIPES', 'spat_train', 'main', 'spat_nb_check']
 
-# %% ../nbs/07_cli.ipynb #bf84d98e
+# %% ../nbs/07_cli.ipynb #5c0f1a21
 RECIPES = {  # defaults per dataset family: eps, alpha, steps, epochs, lr, arch
     'digits': dict(eps=0.1, alpha=0.025, steps=7, epochs=3, lr=5e-3, arch='small_cnn'),
-    'cifar': dict(eps=8/255, alpha=2/255, steps=10, epochs=30, lr=2e-3, arch='preact_resnet18'),
-}
+    'cifar': dict(eps=8/255, alpha=2/255, steps=10, epochs=30, lr=2e-3, arch='preact_resnet18')}
 
 _SPAT_DEFAULTS = dict(outer='ce', spat_mask='data', spat_mode=None, floor=None)   # spat_train's SPAT flags (None: SPATCallback's default for the mask)
 
-def _last_checkpoint(ckpt_dir:Path, name:str):
-    "The (epoch, file stem) of the newest `name_{epoch}.pth` in `ckpt_dir`, or None."
-    found = [(int(m.group(1)), p.stem) for p in ckpt_dir.glob(f'{name}_*.pth') if (m := re.fullmatch(rf'{name}_(\d+)', p.stem))]
-    return max(found) if found else None
+def _resolve_flags(flags:dict) -> argparse.Namespace:
+    "`spat_train`'s flags with the dataset's recipe filled in where not given, each checked: a `ValueError` names the first bad one."
+    a = argparse.Namespace(**flags)
+    if a.method == 'spat_trades': a.method, a.outer = 'spat', 'trades'   # the same run as --method spat --outer trades
+    recipe = RECIPES['cifar' if a.dataset.startswith('cifar') else 'digits']
+    for k in ('arch', 'epochs', 'eps', 'steps', 'lr'): setattr(a, k, recipe[k] if getattr(a, k) is None else getattr(a, k))
+    a.eps = check_float(a.eps, '--eps', 0, 1, low_open=True, unit="pixel units")
+    a.alpha = check_float(a.eps / 4 if a.alpha is None else a.alpha, '--alpha', 0, 1, low_open=True, unit="pixel units")
+    for k, low in [('epochs', 1), ('steps', 1), ('bs', 1), ('n_eval', 1), ('seed', 0), ('square_queries', 1)]: setattr(a, k, check_int(getattr(a, k), f'--{k}', low))
+    a.lr, a.floor = check_float(a.lr, '--lr', 0, low_open=True), check_float(a.floor, '--floor', 0, 1, none_ok=True)
+    check_arg(a.spat_mask in ('data', 'model'), '--spat_mask', a.spat_mask, "'data' or 'model'")
+    check_arg(a.spat_mode in ('budget', 'step', None), '--spat_mode', a.spat_mode, "'budget' or 'step'")
+    changed = [f"--{k}" for k, v in _SPAT_DEFAULTS.items() if getattr(a, k) != v]
+    if a.method != 'spat' and changed: raise ValueError(f"{', '.join(changed)} apply to --method spat only; expected --method spat, or the default(s)")
+    return a
 
+# %% ../nbs/07_cli.ipynb #8d2e4b60
 def _writable_folder(folder:Path, flag:str, shown):
     "Create `folder` and prove that a file can be written in it, naming `flag` if not."
     try:
@@ -54,31 +66,73 @@ def _output_file(path, flag:str) -> Path|None:
     _writable_folder(path.parent, flag, path)
     return path
 
-def _start_epoch(ckpt_dir:Path, name:str, config:dict, resume:bool) -> int:
-    "The epoch to start from. Each run stores its configuration beside its checkpoints; `--resume` refuses a mismatch."
+def _checkpoint_folder(ckpt_dir, save:Path|None, out:Path|None, resume:bool):
+    "A context holding the checkpoints' folder: `--ckpt_dir`, else `m_checkpoints` beside `--save m.pth`, else beside `--out`, else a temporary one."
+    if ckpt_dir is None and save is None and out is None:
+        if resume: raise ValueError("--resume needs the checkpoints' folder of the run to continue; expected --ckpt_dir, or the --save or --out that run was given")
+        folder = tempfile.TemporaryDirectory(prefix='spat_checkpoints_')
+        print(f"checkpoints in {folder.name}, a temporary folder removed after training (keep them with --ckpt_dir, --save or --out)")
+        return folder
+    folder = Path(ckpt_dir) if ckpt_dir is not None else (save or out).with_name(f'{(save or out).stem}_checkpoints')
+    _writable_folder(folder, '--ckpt_dir', folder)
+    print(f"checkpoints in {folder}")
+    return contextlib.nullcontext(str(folder))
+
+def _start_epoch(learn, name:str, config:dict, resume:bool) -> int:
+    "The epoch to start from, with `learn` loaded from its folder's last checkpoint when resuming; `--resume` refuses a run made with another `config`."
+    ckpt_dir = learn.path/learn.model_dir
     config_file = ckpt_dir/f'{name}.config.json'
+    found = [(int(m.group(1)), p) for p in ckpt_dir.glob(f'{name}_*.pth') if (m := re.fullmatch(rf'{name}_(\d+)', p.stem))]
     if resume:
         if not config_file.exists():
             raise ValueError(f"--resume found no run named {name} in {ckpt_dir} ({config_file.name} is missing); run without --resume to start one")
         stored = json.loads(config_file.read_text())
         differ = [f"{k}={stored.get(k)!r} there, {config.get(k)!r} now" for k in sorted(set(stored) | set(config)) if stored.get(k) != config.get(k)]
         if differ: raise ValueError(f"--resume refused: the run in {ckpt_dir} was made with other settings: {'; '.join(differ)}")
-        last = _last_checkpoint(ckpt_dir, name)
-        if last is None: raise ValueError(f"--resume found no checkpoint named {name}_<epoch>.pth in {ckpt_dir}")
-        print(f"resuming after epoch {last[0]} from {ckpt_dir/last[1]}.pth")
-        return last[0] + 1
-    stale = [p for p in ckpt_dir.glob(f'{name}_*.pth') if re.fullmatch(rf'{name}_\d+', p.stem)]
-    if stale:   # a later --resume must never pick up an epoch of an earlier run
-        print(f"starting afresh: removing {len(stale)} checkpoint(s) of an earlier run named {name} from {ckpt_dir}")
-        for p in stale: p.unlink()
+        if not found: raise ValueError(f"--resume found no checkpoint named {name}_<epoch>.pth in {ckpt_dir}")
+        last, checkpoint = max(found)
+        print(f"resuming after epoch {last} from {checkpoint}")
+        try: learn.load(checkpoint.stem, with_opt=True)
+        except Exception as e:   # torch.load fails in many ways on a damaged file (RuntimeError, UnpicklingError, IndexError...)
+            raise ValueError(f"--resume: {checkpoint} is truncated or corrupt ({type(e).__name__}); delete it to resume from the epoch before") from e
+        return last + 1
+    if found:   # a later --resume must never pick up an epoch of an earlier run
+        print(f"starting afresh: removing {len(found)} checkpoint(s) of an earlier run named {name} from {ckpt_dir}")
+        for _, p in found: p.unlink()
     config_file.write_text(json.dumps(config, indent=1))
     return 0
 
+# %% ../nbs/07_cli.ipynb #e6d4a8f2
 def _require_art():
     try: importlib.import_module('art.attacks.evasion')
-    except ImportError as e:
-        raise ValueError(f"AutoAttack needs IBM ART, which does not import ({e}); "
-                         "pip install adversarial-robustness-toolbox, or pass --no_autoattack") from e
+    except ImportError as e: raise ValueError(f"AutoAttack needs IBM ART, which does not import ({e}); pip install adversarial-robustness-toolbox, or pass --no_autoattack") from e
+
+def _callback_and_config(a:argparse.Namespace):
+    "The training callback of `a.method` (None for standard training), and the run's configuration with SPAT's defaults resolved."
+    make_cb = METHODS['spat_trades' if (a.method, a.outer) == ('spat', 'trades') else a.method]
+    if a.method == 'spat':
+        cb = make_cb(a.eps, a.alpha, a.steps, score='class_mean' if a.spat_mask == 'data' else 'sign', mode=a.spat_mode, floor=a.floor)
+        spat_config = dict(outer=a.outer, spat_mask=a.spat_mask, spat_mode=cb.attack.weighting.mode, floor=cb.attack.weighting.floor)
+    else: cb, spat_config = (None if make_cb is None else make_cb(a.eps, a.alpha, a.steps)), dict.fromkeys(_SPAT_DEFAULTS)
+    return cb, dict(dataset=a.dataset, arch=a.arch, method=a.method, **spat_config, epochs=a.epochs, eps=a.eps, alpha=a.alpha,
+                    steps=a.steps, bs=a.bs, lr=a.lr, seed=a.seed, norm='linf')
+
+def _evaluate_and_report(learn, a:argparse.Namespace, config:dict, start:float) -> dict:
+    "Evaluate the trained model, print its table and flags, and return the report that `--out` writes."
+    model, t = learn.model.eval(), time.perf_counter()
+    table, results = evaluate_robustness(model, learn.dls.valid, a.eps, n=a.n_eval, autoattack=not a.no_autoattack,
+                                         square_queries=a.square_queries, seed=a.seed, progress=True)
+    correct = torch.cat([correct_predictions(model, xb.as_subclass(torch.Tensor), yb.as_subclass(torch.Tensor)) for xb, yb in learn.dls.valid])
+    full_clean = correct.sum().item() / len(correct)   # exact: a float32 mean would round
+    print(f"\n{a.method} on {a.dataset} ({a.arch}), {a.epochs} epochs, seed {a.seed}; clean accuracy {full_clean:.4f} on all "
+          f"{len(correct)} validation images; attacks on the first {a.n_eval}:")
+    print(table.to_string(index=False))
+    print('\n'.join(f"FLAG: {flag}" for flag in results['flags']) or "no gradient-masking flag raised")
+    return {'config': config, 'n_eval': a.n_eval,
+            'results': {'clean': full_clean, **{k: results[k] for k in ('pgd20', 'pgd100', 'cw100', 'autoattack') if k in results},
+                        f'clean_first_{a.n_eval}': results['clean']},
+            'table': table.to_dict(orient='records'), 'flags': results['flags'],
+            'timings': {'train_s': t - start, 'eval_s': time.perf_counter() - t, 'total_s': time.perf_counter() - start, **results['timings']}}
 
 # %% ../nbs/07_cli.ipynb #d3d1bff4
 @call_parse
@@ -87,7 +141,7 @@ def spat_train(
     arch:Param("Architecture (default: small_cnn on digits, preact_resnet18 on CIFAR)", str, choices=['small_cnn', 'preact_resnet18', 'wrn34_10', 'wrn28_10'])=None,
     method:Param("Training method", str, choices=list(METHODS))='spat',
     outer:Param("SPAT's outer loss", str, choices=['ce', 'trades'])='ce',
-    spat_mask:Param("Where SPAT reads 'shared': the class-mean training images (default) or the model's class directions (the original SPAT)", str, choices=['data', 'model'])='data',
+    spat_mask:Param("Where SPAT reads 'shared': the class-mean training images (default) or the model's class directions", str, choices=['data', 'model'])='data',
     spat_mode:Param("What SPAT's mask weights: the step sizes and the per-element bound, or the step sizes only (default: budget with --spat_mask data, step with model)", str, choices=['budget', 'step'])=None,
     floor:Param("SPAT's lambda: the weight where the mask is 0, in [0, 1] (default: 0.75 for the data's mask on the budget, else 0.5)", float)=None,
     epochs:Param("Epochs (default: 3 on digits, 30 on CIFAR)", int)=None,
@@ -102,78 +156,29 @@ def spat_train(
     no_autoattack:Param("Skip AutoAttack", store_true)=False,
     out:Param("Write the results to this JSON file", str)=None,
     save:Param("Save the trained model to this file (load it with load_model)", str)=None,
-    resume:Param("Resume from the last checkpoint in --ckpt_dir", store_true)=False,
-    ckpt_dir:Param("Folder of the per-epoch checkpoints", str)='spat_checkpoints',
+    resume:Param("Resume from the last checkpoint in the checkpoints' folder", store_true)=False,
+    ckpt_dir:Param("Folder of the per-epoch checkpoints (default: beside --save, else beside --out, else a temporary folder)", str)=None,
     data_path:Param("Folder holding the CIFAR archives", str)=None,
 ):
     "Train a model with SPAT or a baseline, evaluate its robustness, print the table and optionally save results and model."
-    from fastai.callback.tracker import SaveModelCallback
-    # every cheap check before the first long step: arguments, output paths, imports, then the data
-    if method == 'spat_trades': method, outer = 'spat', 'trades'   # the same run as --method spat --outer trades
-    recipe = RECIPES['cifar' if dataset.startswith('cifar') else 'digits']
-    arch, epochs, eps, steps, lr = (v if v is not None else recipe[k] for k, v in
-                                    [('arch', arch), ('epochs', epochs), ('eps', eps), ('steps', steps), ('lr', lr)])
-    eps = check_float(eps, '--eps', 0, 1, low_open=True, unit="pixel units")
-    alpha = check_float(alpha if alpha is not None else eps / 4, '--alpha', 0, 1, low_open=True, unit="pixel units")
-    epochs, steps, bs = check_int(epochs, '--epochs', 1), check_int(steps, '--steps', 1), check_int(bs, '--bs', 1)
-    n_eval, seed = check_int(n_eval, '--n_eval', 1), check_int(seed, '--seed', 0)
-    lr, square_queries = check_float(lr, '--lr', 0, low_open=True), check_int(square_queries, '--square_queries', 1)
-    floor = check_float(floor, '--floor', 0, 1, none_ok=True)
-    check_arg(spat_mask in ('data', 'model'), '--spat_mask', spat_mask, "'data' or 'model'")
-    check_arg(spat_mode in ('budget', 'step', None), '--spat_mode', spat_mode, "'budget' or 'step'")
-    spat_flags = dict(outer=outer, spat_mask=spat_mask, spat_mode=spat_mode, floor=floor)
-    if method != 'spat':
-        changed = [f"--{k}" for k, v in spat_flags.items() if v != _SPAT_DEFAULTS[k]]
-        if changed: raise ValueError(f"{', '.join(changed)} apply to --method spat only; expected --method spat, or the default(s)")
+    a = _resolve_flags(locals())   # every cheap check before the first long step: flags, files, checkpoints' folder, imports, then the data
     out, save = _output_file(out, '--out'), _output_file(save, '--save')
-    ckpt_dir = Path(ckpt_dir)
-    _writable_folder(ckpt_dir, '--ckpt_dir', ckpt_dir)
-    if not no_autoattack: _require_art()
-    make_cb = METHODS['spat_trades' if (method, outer) == ('spat', 'trades') else method]
-    if method == 'spat':
-        cb = make_cb(eps, alpha, steps, score='class_mean' if spat_mask == 'data' else 'sign', mode=spat_mode, floor=floor)
-        spat_config = {**spat_flags, 'spat_mode': cb.attack.weighting.mode, 'floor': cb.attack.weighting.floor}   # the defaults, resolved
-    else: cb, spat_config = (None if make_cb is None else make_cb(eps, alpha, steps)), dict.fromkeys(_SPAT_DEFAULTS)
-    config = dict(dataset=dataset, arch=arch, method=method, **spat_config, epochs=epochs,
-                  eps=eps, alpha=alpha, steps=steps, bs=bs, lr=lr, seed=seed, norm='linf')
-    start = time.perf_counter()
-    dls = get_dls(dataset, bs=bs, seed=seed, path=data_path)
-    check_int(n_eval, '--n_eval', 1, len(dls.valid_ds))
-    torch.manual_seed(seed)
-    learn = Learner(dls, get_model(arch, dataset), loss_func=nn.CrossEntropyLoss(), path='.', model_dir=ckpt_dir,
-                    metrics=[accuracy, RobustAccuracy(Attack(eps, eps / 4, 10), n=n_eval)])
-    name = f'{dataset}_{arch}_{method}_seed{seed}'
-    start_epoch = _start_epoch(ckpt_dir, name, config, resume)
-    if start_epoch:
-        checkpoint = ckpt_dir/f'{name}_{start_epoch - 1}.pth'
-        try: learn.load(checkpoint.stem, with_opt=True)
-        except Exception as e:   # torch.load fails in many ways on a damaged file (RuntimeError, UnpicklingError, IndexError...)
-            raise ValueError(f"--resume: {checkpoint} is truncated or corrupt ({type(e).__name__}); delete it to resume from the epoch before") from e
-    cbs = [EpochSeed(seed), SaveModelCallback(every_epoch=True, with_opt=True, fname=name)] + ([cb] if cb else [])
-    if start_epoch < epochs: learn.fit_one_cycle(epochs, lr, cbs=cbs, start_epoch=start_epoch)
-    train_s = time.perf_counter() - start
-    model = learn.model.eval()
-    t = time.perf_counter()
-    table, results = evaluate_robustness(model, dls.valid, eps, n=n_eval, autoattack=not no_autoattack,
-                                         square_queries=square_queries, seed=seed, progress=True)
-    correct = torch.cat([correct_predictions(model, xb.as_subclass(torch.Tensor), yb.as_subclass(torch.Tensor)) for xb, yb in dls.valid])
-    full_clean = correct.sum().item() / len(correct)   # exact: a float32 mean would round
-    eval_s = time.perf_counter() - t
-    print(f"\n{method} on {dataset} ({arch}), {epochs} epochs, seed {seed}; clean accuracy {full_clean:.4f} on all "
-          f"{len(dls.valid_ds)} validation images; attacks on the first {n_eval}:")
-    print(table.to_string(index=False))
-    for flag in results['flags']: print(f"FLAG: {flag}")
-    if not results['flags']: print("no gradient-masking flag raised")
-    report = {'config': config, 'n_eval': n_eval,
-              'results': {'clean': full_clean, **{k: results[k] for k in ('pgd20', 'pgd100', 'cw100', 'autoattack') if k in results},
-                          f'clean_first_{n_eval}': results['clean']},
-              'table': table.to_dict(orient='records'), 'flags': results['flags'],
-              'timings': {'train_s': train_s, 'eval_s': eval_s, 'total_s': time.perf_counter() - start, **results['timings']}}
-    if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(report, indent=2, default=float))
-        print(f"results written to {out}")
-    if save: print(f"model saved to {save_model(model, save)}")
+    with _checkpoint_folder(ckpt_dir, save, out, resume) as folder:
+        if not no_autoattack: _require_art()
+        cb, config = _callback_and_config(a)
+        start = time.perf_counter()
+        dls = get_dls(a.dataset, bs=a.bs, seed=a.seed, path=data_path)
+        check_int(a.n_eval, '--n_eval', 1, len(dls.valid_ds))
+        torch.manual_seed(a.seed)
+        learn = Learner(dls, get_model(a.arch, a.dataset), loss_func=nn.CrossEntropyLoss(), path='.', model_dir=folder,
+                        metrics=[accuracy, RobustAccuracy(Attack(a.eps, a.eps / 4, 10), n=a.n_eval)])
+        name = f'{a.dataset}_{a.arch}_{a.method}_seed{a.seed}'
+        start_epoch = _start_epoch(learn, name, config, resume)
+        cbs = [EpochSeed(a.seed), SaveModelCallback(every_epoch=True, with_opt=True, fname=name)] + ([cb] if cb else [])
+        if start_epoch < a.epochs: learn.fit_one_cycle(a.epochs, a.lr, cbs=cbs, start_epoch=start_epoch)
+    report = _evaluate_and_report(learn, a, config, start)
+    if out: out.write_text(json.dumps(report, indent=2, default=float)); print(f"results written to {out}")
+    if save: print(f"model saved to {save_model(learn.model, save)}")
     return report
 
 def main():
@@ -182,8 +187,7 @@ def main():
     def one_line_error(message):
         print(f"spat_train: error: {message}", file=sys.stderr); sys.exit(2)
     parser.error = one_line_error
-    args = parser.parse_args()
-    kwargs = {k: v for k, v in vars(args).items() if k not in ('pdb', 'xtra')}  # fastcore's own extra flags
+    kwargs = {k: v for k, v in vars(parser.parse_args()).items() if k not in ('pdb', 'xtra')}  # fastcore's own extra flags
     try: spat_train.__wrapped__(**kwargs)
     except (ValueError, OSError) as e: one_line_error(e)   # OSError: a missing or corrupt download, with its remedy
 
@@ -203,7 +207,6 @@ def spat_nb_check(dataset:Param("Dataset to train on", str, choices=['mnist5k', 
         _, acc = learn.validate()
     except ValueError as e:
         print(f"spat_nb_check: error: {e}", file=sys.stderr); sys.exit(2)
-    n_valid = len(learn.dls.valid_ds)
-    print(f"{arch} on {dataset}: clean accuracy {acc:.4f} on {n_valid} validation images after {epochs} epochs "
+    print(f"{arch} on {dataset}: clean accuracy {acc:.4f} on {len(learn.dls.valid_ds)} validation images after {epochs} epochs "
           f"(standard training, seed {seed}, {time.perf_counter() - start:.1f}s)")
     if save: print(f"saved to {save_model(learn.model, save)}")

@@ -25,8 +25,8 @@ from sklearn.model_selection import train_test_split
 
 # %% auto #0
 __all__ = ['DATASETS', 'CIFAR_SOURCES', 'DatasetInfo', 'dataset_info', 'stratified_subset', 'stratified_split', 'load_cifar',
-           'pad_crop_flip', 'RandomPadCropFlip', 'ToUnitRange', 'PlainTensors', 'InMemoryImages', 'LabelNames',
-           'BatchDL', 'get_dls', 'show_class_grid']
+           'pad_crop_flip', 'RandomPadCropFlip', 'InMemoryImages', 'BatchDL', 'ToUnitRange', 'PlainTensors',
+           'LabelNames', 'get_dls', 'show_class_grid']
 
 # %% ../nbs/01_data.ipynb #068eb64a
 @dataclass(frozen=True)
@@ -101,6 +101,13 @@ def _read_cifar_file(fname:Path) -> dict:
     with open(fname, 'rb') as f: d = _ArrayUnpickler(f, encoding='latin1').load()
     return {(k.decode() if isinstance(k, bytes) else k): v for k, v in d.items()}
 
+def _cifar_part(folder:Path, files, label_key):
+    parts = [_read_cifar_file(folder/f) for f in files]
+    x = np.concatenate([p['data'] for p in parts]).reshape(-1, 3, 32, 32)
+    y = np.concatenate([np.asarray(p[label_key]) for p in parts])
+    return torch.from_numpy(x.astype(np.uint8)), torch.from_numpy(y.astype(np.int64))
+
+# %% ../nbs/01_data.ipynb #b8d3e605
 def _fetch_cifar(name:str, root:Path, download:bool) -> Path:
     "The folder holding `name`'s batch files, unpacking or downloading the official archive if needed."
     src = CIFAR_SOURCES[name]
@@ -133,12 +140,6 @@ def _extract_atomically(archive:Path, folder_name:str, root:Path, where:str):
         if not (tmp/folder_name).is_dir(): raise FileNotFoundError(f"{archive} did not contain {folder_name}/. {where}")
         (tmp/folder_name).rename(root/folder_name)
     finally: shutil.rmtree(tmp, ignore_errors=True)
-
-def _cifar_part(folder:Path, files, label_key):
-    parts = [_read_cifar_file(folder/f) for f in files]
-    x = np.concatenate([p['data'] for p in parts]).reshape(-1, 3, 32, 32)
-    y = np.concatenate([np.asarray(p[label_key]) for p in parts])
-    return torch.from_numpy(x.astype(np.uint8)), torch.from_numpy(y.astype(np.int64))
 
 def load_cifar(name:str, path=None, download:bool=True):
     "Official train and test splits of `name` as uint8 NCHW tensors, with the class names."
@@ -180,19 +181,6 @@ class RandomPadCropFlip(DisplayedTransform):
         "The `(dy, dx, flip)` drawn for batch `x` (the tensor this transform returned, or a view of its storage), or None."
         return next((p for ptr, shape, p in self._recent if ptr == x.data_ptr() and shape == tuple(x.shape)), None)
 
-class ToUnitRange(DisplayedTransform):
-    "Convert stored uint8 images in [0, `pixel_max`] to float32 in [0, 1]."
-    order = 10
-    def __init__(self, pixel_max:int=255): super().__init__(); self.pixel_max = pixel_max
-    def encodes(self, x:TensorImage):
-        # float items (test items given in [0, 1], checked on the way in) are already in unit range
-        return x if x.is_floating_point() else x.float().div_(self.pixel_max)
-
-class PlainTensors(DisplayedTransform):
-    "Serve batches as plain `torch.Tensor`s, without fastai's types: for plain torch code and other libraries."
-    order = 100  # last: fastai's transforms before it dispatch on the types
-    def encodes(self, x:TensorImage|TensorCategory) -> torch.Tensor: return x.as_subclass(torch.Tensor)  # the annotation stops type retention
-
 # %% ../nbs/01_data.ipynb #d61cfee4
 class InMemoryImages:
     "One split of a dataset: raw uint8 images (or float ones in [0, 1]) and integer labels held as tensors; `labels=None` for unlabelled items."
@@ -219,13 +207,7 @@ class InMemoryImages:
         images = torch.stack([i.float() if i.is_floating_point() else i.float() / self.info.pixel_max for i in items])
         return InMemoryImages(check_images(images, 'test_items'), None, self.vocab, self.info, split_idx=1)
 
-class LabelNames(DisplayedTransform):
-    "Decode integer labels, or a vector of class scores (its argmax), to class names for display."
-    def __init__(self, vocab): super().__init__(); self.vocab = vocab
-    def decodes(self, y:TensorCategory):
-        # a loss without fastai's `decodes` (nn.CrossEntropyLoss) leaves predictions as score vectors
-        return Category(self.vocab[int(y.argmax(-1) if y.dim() else y)])
-
+# %% ../nbs/01_data.ipynb #4b6e0a93
 class BatchDL(TfmdDL):
     "A `TfmdDL` over `InMemoryImages` that gathers each batch with one indexing operation."
     def create_batches(self, samps):
@@ -234,9 +216,30 @@ class BatchDL(TfmdDL):
             if self.drop_last and len(idx) < self.bs: return
             yield self.dataset[idx]
     def new(self, dataset=None, cls=None, **kwargs):
-        # fastai's `test_dl` (behind `Learner.predict`) passes the raw test items for data it did not assemble itself
+        "A copy of this loader; raw test items, as fastai's `test_dl` passes them, become an `InMemoryImages` first."
         if dataset is not None and not isinstance(dataset, InMemoryImages): dataset = self.dataset.from_items(list(dataset))
         return super().new(dataset, cls, **kwargs)
+
+# %% ../nbs/01_data.ipynb #60e4b7a2
+class ToUnitRange(DisplayedTransform):
+    "Convert stored uint8 images in [0, `pixel_max`] to float32 in [0, 1]."
+    order = 10
+    def __init__(self, pixel_max:int=255): super().__init__(); self.pixel_max = pixel_max
+    def encodes(self, x:TensorImage):
+        # float items (test items given in [0, 1], checked on the way in) are already in unit range
+        return x if x.is_floating_point() else x.float().div_(self.pixel_max)
+
+class PlainTensors(DisplayedTransform):
+    "Serve batches as plain `torch.Tensor`s, without fastai's types: for plain torch code and other libraries."
+    order = 100  # last: fastai's transforms before it dispatch on the types
+    def encodes(self, x:TensorImage|TensorCategory) -> torch.Tensor: return x.as_subclass(torch.Tensor)  # the annotation stops type retention
+
+class LabelNames(DisplayedTransform):
+    "Decode integer labels, or a vector of class scores (its argmax), to class names for display."
+    def __init__(self, vocab): super().__init__(); self.vocab = vocab
+    def decodes(self, y:TensorCategory):
+        # a loss without fastai's `decodes` (nn.CrossEntropyLoss) leaves predictions as score vectors
+        return Category(self.vocab[int(y.argmax(-1) if y.dim() else y)])
 
 # %% ../nbs/01_data.ipynb #51ad1927
 def get_dls(name:str,                 # dataset name, one of `DATASETS`

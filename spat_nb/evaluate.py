@@ -13,7 +13,7 @@ import torch.nn as nn
 from fastprogress.fastprogress import progress_bar
 
 from .attacks import Attack
-from .core import check_arg, check_float, check_images, check_int, check_labels
+from .core import check_arg, check_bool, check_float, check_images, check_int, check_labels
 from .core import check_logits, correct_predictions, eval_mode, unwrap_model
 
 # %% auto #0
@@ -32,17 +32,13 @@ def _worst_case_pgd20(model, x, y, eps, norm, bs):
     "Robust per point against both PGD-20 with CE and PGD-20 with the CW margin (CE alone saturates on very confident points)."
     return _robust(model, x, y, Attack(eps, eps / 4, 20, norm=norm, loss='ce'), bs) & _robust(model, x, y, Attack(eps, eps / 4, 20, norm=norm, loss='cw'), bs)
 
-def _art_classifier(model, x):
-    from art.estimators.classification import PyTorchClassifier
-    n_classes = model(x[:1]).shape[1]
-    return PyTorchClassifier(model, loss=nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]), nb_classes=n_classes,
-                             clip_values=(0., 1.), device_type='gpu' if x.is_cuda else 'cpu')
-
 def autoattack_art(model, x, y, eps:float, norm:str='linf', n_targets:int=9, square_queries:int=5000, bs:int=500, seed:int=0):
     "AutoAttack without FAB-T, with IBM ART's APGD-CE, APGD-T and Square run in sequence on the surviving points; returns, per stage, the boolean robustness of each point (cumulative)."
     from art.attacks.evasion import AutoProjectedGradientDescent, SquareAttack
+    from art.estimators.classification import PyTorchClassifier
     art_norm = np.inf if norm == 'linf' else 2
-    clf = _art_classifier(model, x)
+    clf = PyTorchClassifier(model, loss=nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]), nb_classes=model(x[:1]).shape[1],
+                            clip_values=(0., 1.), device_type='gpu' if x.is_cuda else 'cpu')
     robust = correct_predictions(model, x, y, bs)
     stages = {}
     def run(attack, targets=None):
@@ -66,7 +62,7 @@ def autoattack_art(model, x, y, eps:float, norm:str='linf', n_targets:int=9, squ
     stages['Square'] = robust.clone()
     return stages
 
-# %% ../nbs/06_evaluate.ipynb #bf1e7641
+# %% ../nbs/06_evaluate.ipynb #2f6a9c1e
 def _first_n(data, n):
     if isinstance(data, (tuple, list)): x, y = data
     else:
@@ -78,6 +74,41 @@ def _first_n(data, n):
     check_int(n, 'n', 1, len(y))
     return x[:n], y[:n]
 
+def _per_class(y, robust:dict) -> pd.DataFrame:
+    classes = range(int(y.max()) + 1)
+    return pd.DataFrame({'n': torch.bincount(y.cpu(), minlength=len(classes)).numpy(),
+                         **{key: [robust[key][y == k].float().mean().item() if (y == k).any() else np.nan for k in classes]
+                            for key in ('clean', 'pgd20', 'autoattack') if key in robust}})
+
+# %% ../nbs/06_evaluate.ipynb #9b4e1f7d
+def _run_attacks(model, x, y, eps, norm, restarts, bs, seed, square_queries, grid, extra_pgd, autoattack, progress):
+    "Run the evaluation's stages in order on `(x, y)`: returns the table's rows, the per-point `robust` booleans, the curve and the timings."
+    rows, robust, timings, curve = [], {}, {}, {}
+    def row(key, attack_name, correct, steps=0, restarts_=0):
+        robust[key] = correct
+        rows.append({'attack': attack_name, 'norm': norm, 'eps': eps, 'steps': steps, 'restarts': restarts_,
+                     'n': len(y), 'accuracy': correct.float().mean().item()})
+    def pgd_row(key, name, steps, loss):
+        return lambda: row(key, name, _robust(model, x, y, Attack(eps, eps / 4, steps, norm=norm, loss=loss, restarts=restarts), bs)
+                           & robust['clean'], steps, restarts)
+    def autoattack_rows():
+        stages = autoattack_art(model, x, y, eps, norm, square_queries=square_queries, bs=bs, seed=seed)
+        row('aa_apgd_ce', 'AutoAttack stage: APGD-CE', stages['APGD-CE'], 100, 1)
+        row('aa_apgd_t', 'AutoAttack stage: + APGD-T', stages['APGD-T'], 100, 1)
+        row('autoattack', 'AutoAttack (APGD-CE, APGD-T, Square)', stages['Square'], f"100 + {square_queries} queries", 1)
+    def curve_points():
+        for e in sorted(set([0.] + grid)):
+            curve[e] = (robust['clean'] if e == 0 else _worst_case_pgd20(model, x, y, e, norm, bs) & robust['clean']).float().mean().item()
+    stages = [('clean', lambda: row('clean', 'clean', correct_predictions(model, x, y, bs))),
+              ('pgd20', pgd_row('pgd20', 'PGD-20 (CE)', 20, 'ce'))]
+    stages += [('pgd100', pgd_row('pgd100', 'PGD-100 (CE)', 100, 'ce')), ('cw100', pgd_row('cw100', 'CW-PGD-100 (margin)', 100, 'cw'))] if extra_pgd else []
+    stages += ([('autoattack', autoattack_rows)] if autoattack else []) + [('curve', curve_points)]
+    torch.manual_seed(seed)
+    for key, run in (progress_bar(stages, leave=False) if progress else stages):
+        t = time.perf_counter(); run(); timings[key] = time.perf_counter() - t
+    return rows, robust, curve, timings
+
+# %% ../nbs/06_evaluate.ipynb #bf1e7641
 def evaluate_robustness(model:nn.Module,        # takes [0,1] images
                         data,                   # a DataLoader (its first n images are used) or an (x, y) pair
                         eps:float,              # budget, in pixel units
@@ -96,50 +127,21 @@ def evaluate_robustness(model:nn.Module,        # takes [0,1] images
     eps = check_float(eps, 'eps', 0, 1 if norm == 'linf' else None, low_open=True, unit="pixel units")
     n, restarts, bs = check_int(n, 'n', 1), check_int(restarts, 'restarts', 1), check_int(bs, 'bs', 1)
     square_queries, seed = check_int(square_queries, 'square_queries', 1), check_int(seed, 'seed', 0)
-    for flag in ('autoattack', 'extra_pgd', 'progress'): check_arg(isinstance(locals()[flag], bool), flag, locals()[flag], "True or False")
+    autoattack, extra_pgd, progress = (check_bool(v, k) for k, v in [('autoattack', autoattack), ('extra_pgd', extra_pgd), ('progress', progress)])
     # an l-inf budget of 1 allows any image: the default curve stops there
     grid = list(eps_grid) if eps_grid is not None else [min(e, 1.) if norm == 'linf' else e for e in (eps/4, eps/2, eps, 2*eps, 4*eps)]
     for e in grid: check_float(e, 'eps_grid', 0, 1 if norm == 'linf' else None, unit="each a budget in pixel units")
     check_arg(isinstance(model, nn.Module), 'model', type(model).__name__, "a torch.nn.Module taking [0, 1] images")
     with eval_mode(unwrap_model(model)) as (model,):
-        device = next(model.parameters()).device
-        x, y = (t.to(device) for t in _first_n(data, n))
+        x, y = (t.to(next(model.parameters()).device) for t in _first_n(data, n))
         x, y = check_images(x, 'data (images)'), check_labels(y, batch=len(x), name='data (labels)')
         with torch.no_grad(): check_labels(y, check_logits(model(x[:2]), len(x[:2])).shape[1], name='data (labels)')
-        n = len(y)
-        rows, robust, timings, curve = [], {}, {}, {}
-        def row(key, attack_name, correct, steps=0, restarts_=0):
-            robust[key] = correct
-            rows.append({'attack': attack_name, 'norm': norm, 'eps': eps, 'steps': steps, 'restarts': restarts_,
-                         'n': n, 'accuracy': correct.float().mean().item()})
-        def pgd_row(key, name, steps, loss):
-            return lambda: row(key, name, _robust(model, x, y, Attack(eps, eps / 4, steps, norm=norm, loss=loss, restarts=restarts), bs)
-                               & robust['clean'], steps, restarts)
-        def autoattack_rows():
-            stages = autoattack_art(model, x, y, eps, norm, square_queries=square_queries, bs=bs, seed=seed)
-            row('aa_apgd_ce', 'AutoAttack stage: APGD-CE', stages['APGD-CE'], 100, 1)
-            row('aa_apgd_t', 'AutoAttack stage: + APGD-T', stages['APGD-T'], 100, 1)
-            row('autoattack', 'AutoAttack (APGD-CE, APGD-T, Square)', stages['Square'], f"100 + {square_queries} queries", 1)
-        def curve_points():
-            for e in sorted(set([0.] + grid)):
-                curve[e] = (robust['clean'] if e == 0 else _worst_case_pgd20(model, x, y, e, norm, bs) & robust['clean']).float().mean().item()
-        stages = [('clean', lambda: row('clean', 'clean', correct_predictions(model, x, y, bs))),
-                  ('pgd20', pgd_row('pgd20', 'PGD-20 (CE)', 20, 'ce'))]
-        stages += [('pgd100', pgd_row('pgd100', 'PGD-100 (CE)', 100, 'ce')), ('cw100', pgd_row('cw100', 'CW-PGD-100 (margin)', 100, 'cw'))] if extra_pgd else []
-        stages += [('autoattack', autoattack_rows)] if autoattack else []
-        stages += [('curve', curve_points)]
-        torch.manual_seed(seed)
-        for key, run in (progress_bar(stages, leave=False) if progress else stages):
-            t = time.perf_counter(); run(); timings[key] = time.perf_counter() - t
-        per_class = pd.DataFrame({'n': torch.bincount(y.cpu(), minlength=int(y.max()) + 1).numpy()})
-        for key in ('clean', 'pgd20', 'autoattack'):
-            if key in robust:
-                per_class[key] = [robust[key][y == k].float().mean().item() if (y == k).any() else np.nan for k in range(len(per_class))]
-    table = pd.DataFrame(rows)
+        rows, robust, curve, timings = _run_attacks(model, x, y, eps, norm, restarts, bs, seed, square_queries, grid, extra_pgd, autoattack, progress)
+        per_class = _per_class(y, robust)
     results = {key: m.float().mean().item() for key, m in robust.items()}
     results.update(n=n, eps=eps, norm=norm, curve=curve, per_class=per_class, timings=timings,
                    flags=evaluation_flags(results, curve, robust, eps, n))
-    return table, results
+    return pd.DataFrame(rows), results
 
 # %% ../nbs/06_evaluate.ipynb #7f8097f2
 def evaluation_flags(results:dict, curve:dict, robust:dict, eps:float, n:int) -> list:
@@ -160,7 +162,7 @@ def evaluation_flags(results:dict, curve:dict, robust:dict, eps:float, n:int) ->
             flags.append(f"BUG: AutoAttack accuracy {results['autoattack']:.3f} is above PGD-20 {results['pgd20']:.3f}")
         square_only = (robust['aa_apgd_t'] & ~robust['autoattack']).float().mean().item()
         if square_only > 0.01:
-            flags.append(f"black-box Square broke {square_only:.3f} of the points that white-box APGD left robust")
+            flags.append(f"black-box Square broke points that white-box APGD left robust: {square_only:.3f} of all {n}")
     return flags
 
 # %% ../nbs/06_evaluate.ipynb #78643c8a
@@ -188,7 +190,7 @@ def semantic_change_rate(x_adv:torch.Tensor, y:torch.Tensor, reference_model:nn.
 def perturbation_profile(x:torch.Tensor, x_adv:torch.Tensor, shared:torch.Tensor, eps:float, reference:torch.Tensor|None=None) -> dict:
     "Size, share on `shared` elements, share at the ε bound and, against `reference` adversarial images, L1 distance and sign agreement of `x_adv − x`."
     x, x_adv = check_images(x), check_images(x_adv, 'x_adv')
-    check_arg(shared.shape == x.shape, 'shared', tuple(shared.shape), f"a mask shaped like x, {tuple(x.shape)}")
+    check_arg(shared.shape == x.shape, 'shared', tuple(shared.shape), f"booleans shaped like x, {tuple(x.shape)}")
     delta = (x_adv - x).float()
     mass = delta.abs()
     profile = {'mean |δ|': mass.mean().item(),

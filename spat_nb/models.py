@@ -40,7 +40,7 @@ def small_cnn(in_channels:int=1, # image channels
               n_classes:int=10,  # number of output logits
               width:int=16,      # channels of the first convolution; later ones use 2x and 4x
              ) -> nn.Sequential:
-    "A 3-conv BatchNorm CNN that trains on MNIST-sized data on a CPU in seconds."
+    "A 3-conv BatchNorm CNN, small enough to train adversarially on MNIST-sized data on a CPU."
     return nn.Sequential(
         _conv_bn_relu(in_channels, width, 1), _conv_bn_relu(width, 2*width, 2), _conv_bn_relu(2*width, 4*width, 2),
         nn.AdaptiveAvgPool2d(4), nn.Flatten(),

@@ -23,6 +23,12 @@ def test_default_run_writes_results_and_a_loadable_model(tmp_path):
     print(f"spat_train default run: {time.perf_counter() - start:.0f}s wall")
     assert 'AutoAttack' in res.stdout and 'PGD-20' in res.stdout
 
+    # the per-epoch checkpoints go beside the model (--save m.pth: m_checkpoints/), never loose in the current folder
+    assert 'checkpoints in m_checkpoints' in res.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['m.pth', 'm_checkpoints', 'r.json']
+    name = 'mnist5k_small_cnn_spat_seed0'
+    assert sorted(p.name for p in (tmp_path/'m_checkpoints').iterdir()) == [f'{name}.config.json'] + [f'{name}_{e}.pth' for e in range(3)]
+
     report = json.loads((tmp_path/'r.json').read_text())
     assert {'dataset', 'arch', 'method', 'eps', 'seed'} <= set(report['config'])
     assert report['config']['method'] == 'spat' and report['config']['dataset'] == 'mnist5k'
@@ -49,3 +55,12 @@ def test_cifar_recipe_runs_on_the_fixture(tmp_path):
     report = json.loads((tmp_path/'r.json').read_text())
     assert report['config']['eps'] == 8/255 and report['config']['dataset'] == 'cifar10'
     assert 'autoattack' not in report['results'] and 0 <= report['results']['pgd20'] <= 1
+    assert (tmp_path/'r_checkpoints'/'cifar10_small_cnn_trades_seed0_0.pth').is_file()   # no --save: beside --out
+
+
+def test_resume_without_a_checkpoint_folder_is_refused_at_once(tmp_path):
+    res = subprocess.run([exe, '--resume'], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 2 and 'Traceback' not in res.stderr
+    assert res.stderr.strip() == ("spat_train: error: --resume needs the checkpoints' folder of the run to continue; "
+                                  "expected --ckpt_dir, or the --save or --out that run was given")
+    assert list(tmp_path.iterdir()) == []
