@@ -99,8 +99,7 @@ class AdversarialTraining(Callback):
 def scheduled_attack(self:AdversarialTraining) -> Attack:
     "The attack for this batch: `eps` and `alpha` scaled by the warm-up factor."
     if not self.eps_warmup: return self.attack
-    done = self.pct_train * self.n_epoch + 1 / self.n_iter   # epochs done, this batch included
-    factor = min(1., done / self.eps_warmup)
+    factor = min(1., (self.pct_train * self.n_epoch + 1 / self.n_iter) / self.eps_warmup)   # epochs done, this batch included
     return replace(self.attack, eps=self.attack.eps * factor, alpha=self.attack.alpha * factor)
 
 @patch

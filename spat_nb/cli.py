@@ -61,8 +61,7 @@ def _writable_folder(folder:Path, flag:str, shown):
 def _output_file(path, flag:str) -> Path|None:
     "Check, before any training, that results can be written to `path` (a late failure would lose the whole run)."
     if path is None: return None
-    path = Path(path)
-    if path.is_dir(): raise ValueError(f"{flag}={str(path)!r} is a folder; expected a file path")
+    if (path := Path(path)).is_dir(): raise ValueError(f"{flag}={str(path)!r} is a folder; expected a file path")
     _writable_folder(path.parent, flag, path)
     return path
 

@@ -40,7 +40,6 @@ def autoattack_art(model, x, y, eps:float, norm:str='linf', n_targets:int=9, squ
     clf = PyTorchClassifier(model, loss=nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]), nb_classes=model(x[:1]).shape[1],
                             clip_values=(0., 1.), device_type='gpu' if x.is_cuda else 'cpu')
     robust = correct_predictions(model, x, y, bs)
-    stages = {}
     def run(attack, targets=None):
         idx = robust.nonzero().flatten()
         if len(idx) == 0: return
@@ -50,7 +49,7 @@ def autoattack_art(model, x, y, eps:float, norm:str='linf', n_targets:int=9, squ
     np.random.seed(seed); torch.manual_seed(seed)
     run(AutoProjectedGradientDescent(clf, norm=art_norm, eps=eps, eps_step=eps, max_iter=100, targeted=False,
                                      nb_random_init=1, batch_size=bs, loss_type='cross_entropy', verbose=False))
-    stages['APGD-CE'] = robust.clone()
+    stages = {'APGD-CE': robust.clone()}
     with torch.no_grad(): ranked = _batched(lambda xb, yb: model(xb).argsort(1, descending=True), x, y, bs)
     wrong_ranked = torch.stack([r[r != t] for r, t in zip(ranked, y)])   # wrong classes, most likely first
     for k in range(min(n_targets, wrong_ranked.shape[1])):

@@ -144,8 +144,7 @@ def save_model(model:NormalizedModel, path) -> Path:
     "Save `model`'s `get_model` config and weights to `path`, loadable with `load_model`."
     model = unwrap_model(model)
     if not hasattr(model, 'config'): raise TypeError(f"save_model needs a model built by get_model (with a .config), got {type(model).__name__}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    (path := Path(path)).parent.mkdir(parents=True, exist_ok=True)
     torch.save({'config': model.config, 'state_dict': model.state_dict()}, path)
     return path
 

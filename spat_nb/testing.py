@@ -48,8 +48,7 @@ def write_cifar_fixture(root,                 # folder in which to write the arc
                         bytes_keys:bool=False # write dict keys as bytes, as files pickled by Python 2 read back
                        ) -> Path:
     "Write a tiny `name` archive in the official on-disk format (random pixels) into `root`; return the archive's path."
-    src, rng = CIFAR_SOURCES[name], np.random.default_rng(seed)
-    n_classes = dataset_info(name).n_classes
+    src, rng, n_classes = CIFAR_SOURCES[name], np.random.default_rng(seed), dataset_info(name).n_classes
     key = (lambda k: k.encode()) if bytes_keys else (lambda k: k)
     archive = Path(root)/src['url'].rsplit('/', 1)[1]
     with tempfile.TemporaryDirectory() as tmp:
