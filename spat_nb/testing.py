@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 
 from . import callbacks, core, data, models
+from .core import write_atomically
 from .data import CIFAR_SOURCES, dataset_info
 from .callbacks import standard_learner
 
@@ -74,7 +75,7 @@ def demo_learner(dataset:str='mnist5k', arch:str='small_cnn', epochs:int=2, lr:f
     if cache and path.is_file(): learn.model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
     else:
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)   # a fixture: its training table is not the reader's business
-        if cache:   # written beside and renamed: a reader in another process sees a whole file or none
-            partial = path.with_name(f'{path.name}.{os.getpid()}.partial'); path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(learn.model.state_dict(), partial); os.replace(partial, path)
+        if cache:   # a reader in another process sees a whole file or none
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, lambda tmp: torch.save(learn.model.state_dict(), tmp))
     return learn
