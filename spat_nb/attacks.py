@@ -11,8 +11,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .core import attack_guard, check_arg, check_bool, check_float, check_images, check_int, check_labels, check_logits, fp16_grad_scale
-from .masks import ClassMeanMask, class_directions, mask_from_directions
+from .core import (attack_guard, check_arg, check_bool, check_float, check_images, check_int, check_labels, checked_forward,
+                          fed_in_dtype, fp16_grad_scale, outside_inference)
+from .masks import ClassMeanMask, class_directions, mask_from_directions, score_function
 
 # %% auto #0
 __all__ = ['OBJECTIVES', 'ce_objective', 'cw_objective', 'kl_objective', 'SharedPixelWeighting', 'Attack', 'pgd', 'trades_attack',
@@ -40,13 +41,19 @@ class SharedPixelWeighting:
     "SPAT's preference for shared pixels: weights `w = floor + (1 − floor) · m`, `m` the shared-pixel mask, on the steps or on the budget."
     score: str = 'sign'          # the model's reading ('sign', 'soft', a callable on the class directions) or the data's (a `ClassMeanMask`; 'class_mean' until a callback reads it)
     _: KW_ONLY
-    per: str = 'element'         # 'element' or 'pixel'
+    per: str | None = None       # 'element' or 'pixel' (None: a ClassMeanMask's own, else 'element')
     top_k: int | None = 9        # the most probable other classes the score runs over: all of them up to 10 classes (None: always all)
     threshold: float | None = None  # hard mask 1[s >= threshold]; None: the soft score
     floor: float | None = None   # λ: the weight where the mask is 0 (None: 0.75 for the data's mask on the budget, else 0.5)
     refresh: bool = False        # recompute the mask at every step instead of once at the clean input
     mode: str | None = None      # 'step': step sizes α·w; 'budget': step sizes α·w and per-element bounds ε·w (None: 'budget' for the data's mask, 'step' for the model's)
     def __post_init__(self):
+        check_arg(isinstance(self.score, (str, ClassMeanMask)) or (callable(self.score) and not isinstance(self.score, type)), 'score', self.score,
+                  "'sign', 'soft', 'class_mean', a ClassMeanMask or a callable on the class directions")
+        if isinstance(self.score, ClassMeanMask) and self.per not in (None, self.score.per):
+            raise ValueError(f"per={self.per!r} contradicts score, a ClassMeanMask read with per={self.score.per!r}; expected per=None "
+                             f"(the mask's own) or {self.score.per!r}, or a mask read with per={self.per!r}")
+        if self.per is None: self.per = self.score.per if isinstance(self.score, ClassMeanMask) else 'element'
         if self.mode is None: self.mode = 'step' if self.uses_directions else 'budget'
         if self.floor is None: self.floor = 0.5 if self.uses_directions or self.mode == 'step' else 0.75
         self.floor = check_float(self.floor, 'floor', 0, 1)
@@ -59,7 +66,7 @@ class SharedPixelWeighting:
             check_arg(self.per in ('element', 'pixel'), 'per', self.per, "'element' or 'pixel'")
             self.threshold = check_float(self.threshold, 'threshold', 0, 1, none_ok=True)
             return
-        mask_from_directions(torch.zeros(2, 1, 1, 1, 1), self.score, self.per, self.threshold)  # validates the options
+        score_function(self.score, self.per, self.threshold)   # validates the options
         if self.top_k == 1 and isinstance(self.score, str):   # one direction always agrees with itself
             raise ValueError(f"top_k=1 is out of range for score={self.score!r}; expected an integer >= 2 or None: the agreement "
                              "of a single class direction is 1 everywhere, so the mask would be constant and SPAT would be plain PGD")
@@ -115,10 +122,11 @@ class Attack:
         if self.targeted and (self.loss == 'kl' or self.weighting is not None):
             raise ValueError("targeted=True needs loss 'ce' or 'cw' and no mask: KL has no target, and SPAT's mask is defined by the true label")
 
-    def _check_output(self, logits, y, batch):
-        "Once per call, at the first forward pass: one tensor of logits per image, and labels below their count."
-        check_logits(logits, batch)
-        if y is not None: check_labels(y, logits.shape[1], batch)
+    def _first_forward(self, run, x, y):
+        "Once per call, the first forward pass, checked: one tensor of finite logits per image, and labels below their count."
+        logits = checked_forward(run, x)
+        if y is not None: check_labels(y, logits.shape[1], len(x))
+        return logits
 
     def _step_sizes(self, weight):
         "`±α·w`: a float for plain steps, a tensor of per-element sizes for SPAT."
@@ -133,20 +141,22 @@ class Attack:
 # %% ../nbs/04_attacks.ipynb #6ec8de92
 @patch
 def __call__(self:Attack, model:nn.Module, x:torch.Tensor, y:torch.Tensor|None=None) -> torch.Tensor:
-    "Adversarial versions of `x` (float in [0,1]) for labels `y` (targets if `targeted`; optional for loss 'kl')."
+    "Adversarial versions of `x` (float in [0,1], returned in its dtype) for labels `y` (targets if `targeted`; optional for loss 'kl')."
     # plain tensors: fastai's typed tensors add dispatch overhead to every op of the loop
     check_arg(isinstance(model, nn.Module), 'model', type(model).__name__, "a torch.nn.Module taking [0, 1] images")
-    x = check_images(x).detach()
-    y = None if y is None else check_labels(y, batch=len(x))
+    images = check_images(x).detach()
+    y = None if y is None else check_labels(y, batch=len(images))
     with attack_guard(model, self.train_bn):
+        images, y = outside_inference(images), outside_inference(y)
+        x = images.to(torch.promote_types(images.dtype, torch.float32))   # δ and its bounds in float32, or float64 for float64 images
         # a compiled backward frees its buffers, but the mask's per-class backward passes reuse one graph: they run eagerly
         eager = getattr(model, '_orig_mod', model)
         if self._refresh: model = eager
+        model, eager = fed_in_dtype(model), fed_in_dtype(eager)   # the model gets its parameters' dtype
         directions = self.weighting is not None and self.weighting.uses_directions
         needs_clean = self.loss == 'kl' or directions or y is None
-        x_clean = x.clone().requires_grad_() if directions else x   # a copy carries the mask's graph (x may be an inference tensor)
-        logits = (eager if directions else model)(x_clean) if needs_clean else None
-        if logits is not None: self._check_output(logits, y, len(x))
+        x_clean = x.clone().requires_grad_() if directions else x   # a copy carries the mask's graph
+        logits = self._first_forward(eager if directions else model, x_clean, y) if needs_clean else None
         if y is None:
             if self.loss != 'kl' and not directions: raise ValueError(f"y is required for loss={self.loss!r}")
             y = logits.detach().argmax(1)
@@ -159,13 +169,20 @@ def __call__(self:Attack, model:nn.Module, x:torch.Tensor, y:torch.Tensor|None=N
                                  f"{self.weighting.score!r} needs at least 3 classes (one direction always agrees with itself)")
             m = self.weighting.mask(d)
         elif self.weighting is not None: m = self.weighting.mask_from_data(x)
-        if m is not None: weight, self.last_mask_mean = self.weighting.weight(m), m.mean().detach()
+        if m is not None: weight, self.last_mask_mean = self.weighting.weight(m).to(x.dtype), m.mean().detach()
         best = None
-        for _ in range(self.restarts):
-            x_adv = self._ascend(model, x, y, clean_log_probs, weight, check=logits is None and best is None)
-            if self.restarts == 1: return x_adv
-            best = self._keep_best(model, x_adv, y, clean_log_probs, best)
-        return best[0]
+        for restart in range(self.restarts):
+            x_adv = self._ascend(model, x, y, clean_log_probs, weight, check=logits is None and restart == 0)
+            best = (x_adv,) if self.restarts == 1 else self._keep_best(model, x_adv, y, clean_log_probs, best)
+    return _rounded_towards(best[0], images)
+
+def _rounded_towards(x_adv, x):
+    "`x_adv` (float64, `x + δ` exactly) in the dtype of the images `x`, each element rounded towards `x`: the bounds on δ hold in that dtype."
+    if x.dtype == torch.float64: return x_adv.clamp_(0, 1)
+    out = x_adv.to(x.dtype)
+    away = (out.double() - x).abs() > (x_adv - x).abs()   # rounded past x + δ, away from x: one step back
+    return torch.where(away, torch.nextafter(out, x), out).clamp_(0, 1)
+
 
 # %% ../nbs/04_attacks.ipynb #96dc926a
 @patch
@@ -201,8 +218,7 @@ def _ascend(self:Attack, model, x, y, clean_log_probs, weight, check=False):
     step_sizes = self._step_sizes(weight)
     delta = self._init_delta(x, lo, hi, weight).requires_grad_(True)
     for step in range(self.steps):
-        logits = model(x + delta)
-        if check and step == 0: self._check_output(logits, y, len(x))
+        logits = self._first_forward(model, x + delta, y) if check and step == 0 else model(x + delta)
         loss = objective(logits, y, clean_log_probs).sum() * scale
         if self._refresh: grad, step_sizes = self._refreshed_step(model, delta, y, logits, loss)
         else: grad, = torch.autograd.grad(loss, delta)
@@ -211,7 +227,7 @@ def _ascend(self:Attack, model, x, y, clean_log_probs, weight, check=False):
             if torch.is_tensor(step_sizes): delta.addcmul_(direction, step_sizes)
             else: delta.add_(direction, alpha=step_sizes)
             self._project_(delta, lo, hi)
-    return (x + delta).detach()
+    return x.double() + delta.detach().double()   # exact: rounded into the images' dtype once, at the end
 
 def _l2(t): return t.flatten(1).norm(dim=1).clamp_min(1e-12)
 
@@ -239,7 +255,7 @@ def _refreshed_step(self:Attack, model, delta, y, logits, loss):
     else:
         grad, = torch.autograd.grad(loss, delta, retain_graph=True)
         d, _, _ = class_directions(model, delta, y, self.weighting.top_k, logits=logits)
-    return grad, self._step_sizes(self.weighting.weight(self.weighting.mask(d)))
+    return grad, self._step_sizes(self.weighting.weight(self.weighting.mask(d)).to(delta.dtype))
 
 # %% ../nbs/04_attacks.ipynb #b6e410f0
 def pgd(model, x, y, eps:float, alpha:float, steps:int=10, **kwargs) -> torch.Tensor:
@@ -251,7 +267,7 @@ def trades_attack(model, x, eps:float, alpha:float, steps:int=10, y=None, **kwar
     return Attack(eps, alpha, steps, **{'loss': 'kl', 'start': 'normal', **kwargs})(model, x, y)
 
 def spat_attack(model, x, y, eps:float, alpha:float, steps:int=10, loss:str='ce',
-                score='sign', per:str='element', top_k:int|None=9, threshold:float|None=None,
+                score='sign', per:str|None=None, top_k:int|None=9, threshold:float|None=None,
                 floor:float|None=None, refresh:bool=False, mode:str|None=None, **kwargs) -> torch.Tensor:
     "SPAT: PGD (`loss='ce'`) or TRADES-KL (`loss='kl'`) with steps (and, with `mode='budget'`, bounds) weighted towards shared pixels."
     weighting = SharedPixelWeighting.for_norm(kwargs.get('norm', 'linf'), score, per=per, top_k=top_k, threshold=threshold, floor=floor, refresh=refresh, mode=mode)

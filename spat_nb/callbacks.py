@@ -5,6 +5,7 @@
 # %% ../nbs/05_callbacks.ipynb #63eb97b1
 from __future__ import annotations
 import random
+import warnings
 from contextlib import nullcontext
 from dataclasses import replace
 
@@ -18,7 +19,8 @@ from .models import get_model
 from .masks import ClassMeanMask
 from .attacks import Attack, SharedPixelWeighting
 from fastcore.basics import patch
-from fastai.callback.core import Callback
+from fastai.callback.core import (Callback, CancelBackwardException, CancelBatchException, CancelEpochException, CancelFitException,
+                                  CancelStepException, CancelTrainException, CancelValidException)
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 from fastai.distributed import DistributedDL
 from fastai.learner import Metric
@@ -40,6 +42,18 @@ def without_attack_columns(metrics):
     "`metrics` without the columns of adversarial-training callbacks."
     return metrics.filter(lambda m: not isinstance(m, AttackColumn))
 
+_CANCELS = (CancelStepException, CancelBackwardException, CancelBatchException, CancelTrainException, CancelValidException,
+            CancelEpochException, CancelFitException)
+
+def _clean_up_on_error(learn, clean_up):
+    "`learn._with_events` for the length of a fit: an error that is not one of fastai's `Cancel*` runs `clean_up(learn)` on its way out."
+    def with_events(*args, **kwargs):
+        try: return type(learn)._with_events(learn, *args, **kwargs)
+        except BaseException as e:
+            if not isinstance(e, _CANCELS): clean_up(learn)
+            raise
+    return with_events
+
 # %% ../nbs/05_callbacks.ipynb #1a551385
 class AdversarialTraining(Callback):
     "Base of the adversarial-training callbacks: runs the attack before each training batch; subclasses define the loss."
@@ -53,6 +67,8 @@ class AdversarialTraining(Callback):
                  compile_attack:bool=False):
         self.attack = Attack(eps, alpha, steps, norm=norm, loss=self.attack_loss, start=start or self.attack_start,
                              restarts=restarts, weighting=weighting, train_bn=train_bn)
+        check_arg(self.attack.eps > 0, 'eps', eps, "eps > 0: with eps=0 the attack returns the clean images, a fit without the callback "
+                  "reporting an attack that never ran; for standard training leave the callback out, to start from 0 use eps_warmup")
         self.eps_warmup = check_float(eps_warmup, 'eps_warmup', 0, unit="epochs")
         self.compile_attack = check_bool(compile_attack, 'compile_attack')
 
@@ -66,17 +82,19 @@ class AdversarialTraining(Callback):
                                     "the batch the other has already perturbed, an ε-ball around an ε-ball")
         self.attack_model = unwrap_model(self.learn.model)   # not the DDP wrapper, whose reducer a pass outside training confuses
         if self.compile_attack: self.attack_model = torch.compile(self.attack_model)
-        self.before_train()   # validate() and summary() run before_fit but not before_train, and read the columns
+        self._reset_counters()   # validate() and summary() run before_fit but not before_train, and read the columns
         columns = [AttackColumn(self._success_rate, 'adv_success')]
         if self.attack.weighting is not None: columns.append(AttackColumn(self._mask_density, 'mask_density'))
         self.learn.metrics = without_attack_columns(self.learn.metrics) + columns   # drops columns a crashed fit left behind
         if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_backend() != 'nccl':
             DistributedDL._broadcast = _broadcast_on_group_device   # for this fit only: see "Distributed training on CPUs"
+        self.learn._with_events = _clean_up_on_error(self.learn, self._clean_up)   # fastai skips after_fit on other errors
     def after_fit(self):
         self._clean_up(self.learn)
         self.x_adv = self.x_clean = self.logits_clean = self.logits_adv = None   # no batch of the fit is kept alive
     def _clean_up(self, learn):
         learn.metrics = without_attack_columns(learn.metrics)
+        learn.__dict__.pop('_with_events', None)
         DistributedDL._broadcast = _fastai_broadcast
 
     @property
@@ -90,11 +108,18 @@ class AdversarialTraining(Callback):
     def __getstate__(self):   # `Learner.export` pickles the callbacks: no batch, no attack module (a compiled one cannot be pickled)
         return {k: v for k, v in self.__dict__.items() if k not in ('attack_model', 'x_adv', 'x_clean', 'logits_clean', 'logits_adv')}
 
-    def before_train(self): self._n, self._fooled, self._mask_sum = 0, 0., 0.
-    def _success_rate(self): return float(self._fooled) / max(self._n, 1)
-    def _mask_density(self): return float(self._mask_sum) / max(self._n, 1)
+    def _reset_counters(self): self._n, self._fooled, self._mask_sum = 0, 0., 0.
+    def _success_rate(self): return float(self._fooled) / self._n if self._n else float('nan')   # NaN: no attack ran
+    def _mask_density(self): return float(self._mask_sum) / self._n if self._n else float('nan')
 
 # %% ../nbs/05_callbacks.ipynb #073b8c53
+@patch
+def before_train(self:AdversarialTraining):
+    if self.epoch == 0 and self.eps_warmup > self.n_epoch:
+        warnings.warn(f"eps_warmup={self.eps_warmup:g} epochs is longer than this fit's {self.n_epoch}: its attacks reach only "
+                      f"{self.n_epoch / self.eps_warmup:.0%} of eps={self.attack.eps:g} (the warm-up starts again with each fit)")
+    self._reset_counters()
+
 @patch
 def scheduled_attack(self:AdversarialTraining) -> Attack:
     "The attack for this batch: `eps` and `alpha` scaled by the warm-up factor."
@@ -130,7 +155,12 @@ def _mask_follows_augmentation(self:AdversarialTraining, attack, x):
     "A mask read from the data is shifted and mirrored with this training batch's own augmentation draws."
     if attack.weighting is None or attack.weighting.uses_directions: return nullcontext()
     augmentation = attack.weighting.score.augmentation
-    return attack.weighting.score.following(None if augmentation is None else augmentation.params_for(x))
+    params = None if augmentation is None else augmentation.params_for(x)
+    if augmentation is not None and params is None:
+        raise ValueError("dls: this training batch is not the tensor the mask's RandomPadCropFlip returned, so SPAT's data mask cannot "
+                         "follow its crop and flip: a batch transform after it (order > 15) returned a new tensor, or the mask was read "
+                         "from other DataLoaders. Give such a transform an order below 15, or read the mask from these DataLoaders")
+    return attack.weighting.score.following(params)
 
 @patch
 def _autocast(self:AdversarialTraining, x):
@@ -156,7 +186,7 @@ class SPATCallback(AdversarialTraining):
     "Semantics-Preserving Adversarial Training: SPAT's inner attack, PGD-AT's outer loss (train on `x'` with `loss_func`)."
     def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10,
                  score='class_mean',      # 'class_mean' (the data's mask, read from learn.dls), a ClassMeanMask, or the model's: 'sign', 'soft', a callable
-                 per:str='element',       # 'element' or 'pixel'
+                 per:str|None=None,       # 'element' or 'pixel' (None: a ClassMeanMask's own, else 'element')
                  top_k:int|None=9,        # the most probable other classes the model's score runs over (all of them up to 10 classes; None: always all)
                  threshold:float|None=None, # hard mask at this score (None: soft mask)
                  floor:float|None=None,   # λ, the weight where the mask is 0 (None: 0.75 for the data's mask on the budget, else 0.5)
@@ -195,6 +225,8 @@ class TRADESMixin:
     attack_loss, attack_start, predict_on, second_forward = 'kl', 'normal', 'clean', True
     def __init__(self, eps:float=8/255, alpha:float=2/255, steps:int=10, beta:float=6., **kwargs):
         self.beta = check_float(beta, 'beta', 0)
+        check_arg(self.beta > 0, 'beta', beta, "a float > 0: with beta=0 TRADES's loss is the clean loss alone and the attack is wasted; "
+                  "for standard training leave the callback out")
         super().__init__(eps, alpha, steps, **kwargs)
     def outer_loss(self, logits_clean, logits_adv, y): return trades_loss(self.loss_grad, logits_clean, logits_adv, self.beta)
 
@@ -220,6 +252,12 @@ class RobustAccuracy(Metric):
     "Accuracy under `attack` on the first `n` validation images, as a fastai metric."
     def __init__(self, attack:Attack, n:int=1000, name:str|None=None):
         check_arg(isinstance(attack, Attack), 'attack', attack, "an Attack")
+        check_arg(not attack.targeted, 'attack.targeted', attack.targeted, "False: the attack is given the true labels, which a "
+                  "targeted attack would move each image towards")
+        score = getattr(attack.weighting, 'score', None)
+        check_arg(not (isinstance(score, str) and score == 'class_mean'), 'attack.weighting.score', score, "a ClassMeanMask "
+                  "(ClassMeanMask.from_dls(dls)) or the model's score: only SPATCallback reads 'class_mean' from the data")
+        check_arg(name is None or (isinstance(name, str) and name != ''), 'name', name, "a non-empty string or None")
         self.attack, self.n = attack, check_int(n, 'n', 1)
         plain = attack.loss == 'ce' and attack.weighting is None and not attack.targeted
         self._name = name or (f"pgd{attack.steps}_acc" if plain else f"{attack.loss}{attack.steps}_robust_acc")
@@ -227,6 +265,9 @@ class RobustAccuracy(Metric):
     def accumulate(self, learn):
         todo = self.n - self.seen
         if todo <= 0: return
+        if self.seen == 0:   # at the first batch: are there n images to attack?
+            available = -(-len(learn.dl.dataset) // getattr(learn.dl, 'world_size', 1))   # a process's shard in distributed training
+            check_arg(self.n <= available, 'n', self.n, f"at most {available}, the number of validation images this metric can attack")
         x, y = learn.xb[0][:todo], learn.yb[0][:todo]
         model = unwrap_model(learn.model)
         self.correct += correct_predictions(model, self.attack(model, x, y), y).sum().item()
@@ -240,7 +281,7 @@ class RobustAccuracy(Metric):
 class EpochSeed(Callback):
     "Reseed Python, NumPy, torch and the training loader's shuffling from `(seed, epoch)` at the start of every epoch."
     order = -10
-    def __init__(self, seed:int=0): self.seed = seed
+    def __init__(self, seed:int=0): self.seed = check_int(seed, 'seed', 0, 2**32 - 1)
     def before_epoch(self):
         s = self.seed * 100_003 + self.epoch
         random.seed(s); np.random.seed(s % 2**32); torch.manual_seed(s)
@@ -249,12 +290,14 @@ class EpochSeed(Callback):
 # %% ../nbs/05_callbacks.ipynb #de1a0990
 def standard_learner(dataset:str='mnist5k', arch:str='small_cnn', bs:int=128, seed:int=0) -> Learner:
     "A fastai `Learner` for `arch` on `dataset` with plain cross-entropy and accuracy, seeded by `seed`, not yet trained."
-    set_seed(seed)
-    return Learner(get_dls(dataset, bs=bs, seed=seed), get_model(arch, dataset), loss_func=nn.CrossEntropyLoss(), metrics=accuracy)
+    set_seed(check_int(seed, 'seed', 0))
+    dls = get_dls(dataset, bs=bs, seed=seed)
+    check_int(bs, 'bs', 1, len(dls.train_ds))   # a larger batch would silently be the whole split, one step an epoch
+    return Learner(dls, get_model(arch, dataset), loss_func=nn.CrossEntropyLoss(), metrics=accuracy)
 
 def train_standard(dataset:str='mnist5k', arch:str='small_cnn', epochs:int=2, lr:float=3e-3, bs:int=128, seed:int=0) -> Learner:
     "Train `arch` on `dataset` with plain cross-entropy (no attack), one-cycle for `epochs`; return the fastai `Learner`."
-    check_int(epochs, 'epochs', 1)
+    check_int(epochs, 'epochs', 1); check_float(lr, 'lr', 0, low_open=True)
     learn = standard_learner(dataset, arch, bs, seed)
     learn.fit_one_cycle(epochs, lr)
     return learn

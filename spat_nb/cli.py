@@ -4,14 +4,14 @@
 
 # %% ../nbs/07_cli.ipynb #21a87342
 from __future__ import annotations
-import argparse, contextlib, importlib, json, re, sys, tempfile, time
+import argparse, contextlib, importlib, json, os, re, sys, tempfile, time
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 from fastcore.script import Param, anno_parser, call_parse, store_true
 
-from .core import check_arg, check_float, check_int, correct_predictions
+from .core import check_arg, check_float, check_int, correct_predictions, write_atomically
 from .data import get_dls
 from .models import get_model, save_model
 from .attacks import Attack
@@ -20,38 +20,77 @@ from .evaluate import evaluate_robustness
 # after spat_nb.data, which quiets a deprecation warning raised inside fastai's first import
 import fastai.callback.schedule  # adds Learner.fit_one_cycle
 from fastai.callback.tracker import SaveModelCallback
-from fastai.learner import Learner
+from fastai.distributed import rank_distrib
+from fastai.learner import Learner, save_model as save_training_state
 from fastai.metrics import accuracy
 
 # %% auto #0
 __all__ = ['RECIPES', 'spat_train', 'main', 'spat_nb_check']
 
+# %% ../nbs/07_cli.ipynb #b81f0c6e
+def _check_choice(value, flag:str, choices): check_arg(value in choices, flag, value, ' or '.join(map(repr, choices)))
+
+def _check_training(a:argparse.Namespace, datasets, archs) -> argparse.Namespace:
+    "The flags that `spat_train` and `spat_nb_check` share, checked in place before any work: a `ValueError` names the first bad one."
+    _check_choice(a.dataset, '--dataset', datasets); _check_choice(a.arch, '--arch', archs)
+    for k, low, high in [('epochs', 1, None), ('bs', 1, None), ('seed', 0, 2**32 - 1)]: setattr(a, k, check_int(getattr(a, k), f'--{k}', low, high))
+    a.lr, a.save = check_float(a.lr, '--lr', 0, low_open=True), _output_file(a.save, '--save')
+    return a
+
+def _check_trained(learn, lr:float):
+    "Refuse to report on a model whose training diverged: its accuracy would be meaningless."
+    loss = getattr(learn.recorder, 'losses', [])[-1:]
+    if not (all(p.isfinite().all() for p in learn.model.parameters()) and all(torch.isfinite(l) for l in loss)):
+        raise ValueError(f"training diverged: the model's weights or its training loss became NaN or infinite with --lr={lr}; expected a smaller --lr")
+
 # %% ../nbs/07_cli.ipynb #5c0f1a21
 RECIPES = {  # defaults per dataset family: eps, alpha, steps, epochs, lr, arch
     'digits': dict(eps=0.1, alpha=0.025, steps=7, epochs=3, lr=5e-3, arch='small_cnn'),
     'cifar': dict(eps=8/255, alpha=2/255, steps=10, epochs=30, lr=2e-3, arch='preact_resnet18')}
+_DATASETS, _ARCHS = ['mnist5k', 'digits', 'cifar10', 'cifar100'], ['small_cnn', 'preact_resnet18', 'wrn34_10', 'wrn28_10']
+_SPAT_FLAGS = ('outer', 'spat_mask', 'spat_mode', 'floor')   # spat_train's SPAT flags; None: SPATCallback's default
 
-_SPAT_DEFAULTS = dict(outer='ce', spat_mask='data', spat_mode=None, floor=None)   # spat_train's SPAT flags (None: SPATCallback's default for the mask)
+def _contradictions(a:argparse.Namespace):
+    "Refuse flags that contradict each other (one would be ignored), naming both."
+    given = [f'--{k}' for k in _SPAT_FLAGS if getattr(a, k) is not None]
+    if a.method not in ('spat', 'spat_trades') and given:
+        raise ValueError(f"{', '.join(given)} apply to --method spat only (spat_trades too), not to --method {a.method}; expected --method spat, or no {', '.join(given)}")
+    if a.method == 'spat_trades' and a.outer == 'ce':
+        raise ValueError("--method spat_trades and --outer ce contradict each other: spat_trades is SPAT with TRADES's outer loss; expected --outer trades (or none), or --method spat")
+    if a.method == 'standard' and (attack := [f'--{k}' for k in ('alpha', 'steps') if getattr(a, k) is not None]):
+        raise ValueError(f"{', '.join(attack)} set the training attack, and --method standard trains without one; expected no {', '.join(attack)}, or an adversarial --method")
+    if a.no_autoattack and a.square_queries is not None:
+        raise ValueError("--square_queries sets AutoAttack's Square stage, and --no_autoattack skips AutoAttack; expected one of the two")
+    if a.data_path is not None and not str(a.dataset).startswith('cifar'):
+        raise ValueError(f"--data_path locates the CIFAR archives, and --dataset {a.dataset} is bundled; expected no --data_path, or a CIFAR --dataset")
 
 def _resolve_flags(flags:dict) -> argparse.Namespace:
     "`spat_train`'s flags with the dataset's recipe filled in where not given, each checked: a `ValueError` names the first bad one."
     a = argparse.Namespace(**flags)
+    _check_choice(a.method, '--method', list(METHODS)); _check_choice(a.dataset, '--dataset', _DATASETS)
+    for k, choices in [('outer', ['ce', 'trades']), ('spat_mask', ['data', 'model']), ('spat_mode', ['budget', 'step'])]:
+        if getattr(a, k) is not None: _check_choice(getattr(a, k), f'--{k}', choices)
+    _contradictions(a)
     if a.method == 'spat_trades': a.method, a.outer = 'spat', 'trades'   # the same run as --method spat --outer trades
+    if a.method == 'spat': a.outer, a.spat_mask = a.outer or 'ce', a.spat_mask or 'data'
     recipe = RECIPES['cifar' if a.dataset.startswith('cifar') else 'digits']
     for k in ('arch', 'epochs', 'eps', 'steps', 'lr'): setattr(a, k, recipe[k] if getattr(a, k) is None else getattr(a, k))
+    a.square_queries = 5000 if a.square_queries is None else a.square_queries
     a.eps = check_float(a.eps, '--eps', 0, 1, low_open=True, unit="pixel units")
     a.alpha = check_float(a.eps / 4 if a.alpha is None else a.alpha, '--alpha', 0, 1, low_open=True, unit="pixel units")
-    for k, low in [('epochs', 1), ('steps', 1), ('bs', 1), ('n_eval', 1), ('seed', 0), ('square_queries', 1)]: setattr(a, k, check_int(getattr(a, k), f'--{k}', low))
-    a.lr, a.floor = check_float(a.lr, '--lr', 0, low_open=True), check_float(a.floor, '--floor', 0, 1, none_ok=True)
-    check_arg(a.spat_mask in ('data', 'model'), '--spat_mask', a.spat_mask, "'data' or 'model'")
-    check_arg(a.spat_mode in ('budget', 'step', None), '--spat_mode', a.spat_mode, "'budget' or 'step'")
-    changed = [f"--{k}" for k, v in _SPAT_DEFAULTS.items() if getattr(a, k) != v]
-    if a.method != 'spat' and changed: raise ValueError(f"{', '.join(changed)} apply to --method spat only; expected --method spat, or the default(s)")
+    for k in ('steps', 'n_eval', 'square_queries'): setattr(a, k, check_int(getattr(a, k), f'--{k}', 1))
+    a.floor = None if a.floor is None else check_float(a.floor, '--floor', 0, 1)   # None: SPATCallback's default
+    _check_training(a, _DATASETS, _ARCHS)   # last: it creates the folder of --save
+    a.out = _output_file(a.out, '--out')
+    if a.out is not None and a.save is not None and a.out.resolve() == a.save.resolve():
+        raise ValueError(f"--out and --save both name {str(a.out)!r}; expected two different files: the results (JSON) and the model")
     return a
 
 # %% ../nbs/07_cli.ipynb #8d2e4b60
 def _writable_folder(folder:Path, flag:str, shown):
     "Create `folder` and prove that a file can be written in it, naming `flag` if not."
+    if (blocking := next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()), None)) is not None:
+        raise ValueError(f"{flag}={str(shown)!r} is not writable: {str(blocking)!r} is a file, not a folder; expected a path in a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder): pass
@@ -61,7 +100,8 @@ def _writable_folder(folder:Path, flag:str, shown):
 def _output_file(path, flag:str) -> Path|None:
     "Check, before any training, that results can be written to `path` (a late failure would lose the whole run)."
     if path is None: return None
-    if (path := Path(path)).is_dir(): raise ValueError(f"{flag}={str(path)!r} is a folder; expected a file path")
+    if (path := Path(text := str(path)).expanduser()).is_dir() or text.endswith(('/', os.sep)):
+        raise ValueError(f"{flag}={text!r} is a folder; expected a file path")
     _writable_folder(path.parent, flag, path)
     return path
 
@@ -72,22 +112,44 @@ def _checkpoint_folder(ckpt_dir, save:Path|None, out:Path|None, resume:bool):
         folder = tempfile.TemporaryDirectory(prefix='spat_checkpoints_')
         print(f"checkpoints in {folder.name}, a temporary folder removed after training (keep them with --ckpt_dir, --save or --out)")
         return folder
-    folder = Path(ckpt_dir) if ckpt_dir is not None else (save or out).with_name(f'{(save or out).stem}_checkpoints')
-    _writable_folder(folder, '--ckpt_dir', folder)
+    folder = Path(ckpt_dir).expanduser() if ckpt_dir is not None else (save or out).with_name(f'{(save or out).stem}_checkpoints')
+    source = '--ckpt_dir' if ckpt_dir is not None else f"the checkpoints' folder beside {'--save' if save else '--out'}"
+    for flag, file in [('--save', save), ('--out', out)]:
+        if file is not None and folder.resolve() == file.resolve():
+            raise ValueError(f"{source}={str(folder)!r} is also the {flag} file; expected a folder of its own for the checkpoints")
+    _writable_folder(folder, source, folder)
     print(f"checkpoints in {folder}")
     return contextlib.nullcontext(str(folder))
 
+# %% ../nbs/07_cli.ipynb #c4e1a7d3
+class _WholeCheckpoints(SaveModelCallback):
+    "fastai's `SaveModelCallback`, each checkpoint written whole or not at all (`write_atomically`)."
+    def _save(self, name):
+        if rank_distrib(): return   # as fastai: the main process saves
+        path = self.learn.path/self.learn.model_dir/f'{name}.pth'
+        opt = getattr(self.learn, 'opt', None)
+        self.last_saved_path = write_atomically(path, lambda tmp: save_training_state(tmp, self.learn.model, opt, self.with_opt))
+
+_EXTEND = ("A run's --epochs cannot change: the one-cycle schedule spreads the learning rate over the total number of epochs, so the saved "
+           "epochs belong to a schedule of {0}. To continue, resume with --epochs {0}; to train longer, start a new run (spat_train has no flag "
+           "that loads saved weights: in Python, load_model the --save file and fit it in a new Learner)")
+
+def _check_resume(folder, name:str, config:dict):
+    "Before any work: `--resume` needs a run named `name` in `folder` that was made with the same `config`; what differs is named."
+    config_file = Path(folder)/f'{name}.config.json'
+    if not config_file.exists():
+        raise ValueError(f"--resume found no run named {name} in {folder} ({config_file.name} is missing); run without --resume to start one")
+    try: stored = json.loads(config_file.read_text())
+    except ValueError as e: raise ValueError(f"--resume: {config_file} is not a run's configuration ({e}); run without --resume to start afresh") from e
+    differ = [f"{k}={stored.get(k)!r} there, {config.get(k)!r} now" for k in sorted(set(stored) | set(config)) if stored.get(k) != config.get(k)]
+    if differ: raise ValueError(f"--resume refused: the run in {folder} was made with other settings: {'; '.join(differ)}"
+                                + (". " + _EXTEND.format(stored.get('epochs')) if stored.get('epochs') != config['epochs'] else ""))
+
 def _start_epoch(learn, name:str, config:dict, resume:bool) -> int:
-    "The epoch to start from, with `learn` loaded from its folder's last checkpoint when resuming; `--resume` refuses a run made with another `config`."
+    "The epoch to start from, with `learn` loaded from its folder's last checkpoint when resuming (`_check_resume` has passed)."
     ckpt_dir = learn.path/learn.model_dir
-    config_file = ckpt_dir/f'{name}.config.json'
     found = [(int(m.group(1)), p) for p in ckpt_dir.glob(f'{name}_*.pth') if (m := re.fullmatch(rf'{name}_(\d+)', p.stem))]
     if resume:
-        if not config_file.exists():
-            raise ValueError(f"--resume found no run named {name} in {ckpt_dir} ({config_file.name} is missing); run without --resume to start one")
-        stored = json.loads(config_file.read_text())
-        differ = [f"{k}={stored.get(k)!r} there, {config.get(k)!r} now" for k in sorted(set(stored) | set(config)) if stored.get(k) != config.get(k)]
-        if differ: raise ValueError(f"--resume refused: the run in {ckpt_dir} was made with other settings: {'; '.join(differ)}")
         if not found: raise ValueError(f"--resume found no checkpoint named {name}_<epoch>.pth in {ckpt_dir}")
         last, checkpoint = max(found)
         print(f"resuming after epoch {last} from {checkpoint}")
@@ -98,7 +160,7 @@ def _start_epoch(learn, name:str, config:dict, resume:bool) -> int:
     if found:   # a later --resume must never pick up an epoch of an earlier run
         print(f"starting afresh: removing {len(found)} checkpoint(s) of an earlier run named {name} from {ckpt_dir}")
         for _, p in found: p.unlink()
-    config_file.write_text(json.dumps(config, indent=1))
+    write_atomically(ckpt_dir/f'{name}.config.json', lambda tmp: tmp.write_text(json.dumps(config, indent=1)))
     return 0
 
 # %% ../nbs/07_cli.ipynb #e6d4a8f2
@@ -112,7 +174,7 @@ def _callback_and_config(a:argparse.Namespace):
     if a.method == 'spat':
         cb = make_cb(a.eps, a.alpha, a.steps, score='class_mean' if a.spat_mask == 'data' else 'sign', mode=a.spat_mode, floor=a.floor)
         spat_config = dict(outer=a.outer, spat_mask=a.spat_mask, spat_mode=cb.attack.weighting.mode, floor=cb.attack.weighting.floor)
-    else: cb, spat_config = (None if make_cb is None else make_cb(a.eps, a.alpha, a.steps)), dict.fromkeys(_SPAT_DEFAULTS)
+    else: cb, spat_config = (None if make_cb is None else make_cb(a.eps, a.alpha, a.steps)), dict.fromkeys(_SPAT_FLAGS)
     return cb, dict(dataset=a.dataset, arch=a.arch, method=a.method, **spat_config, epochs=a.epochs, eps=a.eps, alpha=a.alpha,
                     steps=a.steps, bs=a.bs, lr=a.lr, seed=a.seed, norm='linf')
 
@@ -136,11 +198,11 @@ def _evaluate_and_report(learn, a:argparse.Namespace, config:dict, start:float) 
 # %% ../nbs/07_cli.ipynb #d3d1bff4
 @call_parse
 def spat_train(
-    dataset:Param("Dataset", str, choices=['mnist5k', 'digits', 'cifar10', 'cifar100'])='mnist5k',
-    arch:Param("Architecture (default: small_cnn on digits, preact_resnet18 on CIFAR)", str, choices=['small_cnn', 'preact_resnet18', 'wrn34_10', 'wrn28_10'])=None,
+    dataset:Param("Dataset", str, choices=_DATASETS)='mnist5k',
+    arch:Param("Architecture (default: small_cnn on digits, preact_resnet18 on CIFAR)", str, choices=_ARCHS)=None,
     method:Param("Training method", str, choices=list(METHODS))='spat',
-    outer:Param("SPAT's outer loss", str, choices=['ce', 'trades'])='ce',
-    spat_mask:Param("Where SPAT reads 'shared': the class-mean training images (default) or the model's class directions", str, choices=['data', 'model'])='data',
+    outer:Param("SPAT's outer loss (default: ce; trades with --method spat_trades)", str, choices=['ce', 'trades'])=None,
+    spat_mask:Param("Where SPAT reads 'shared': the class-mean training images (default) or the model's class directions", str, choices=['data', 'model'])=None,
     spat_mode:Param("What SPAT's mask weights: the step sizes and the per-element bound, or the step sizes only (default: budget with --spat_mask data, step with model)", str, choices=['budget', 'step'])=None,
     floor:Param("SPAT's lambda: the weight where the mask is 0, in [0, 1] (default: 0.75 for the data's mask on the budget, else 0.5)", float)=None,
     epochs:Param("Epochs (default: 3 on digits, 30 on CIFAR)", int)=None,
@@ -151,33 +213,34 @@ def spat_train(
     lr:Param("Peak one-cycle learning rate (default: 5e-3 on digits, 2e-3 on CIFAR)", float)=None,
     seed:Param("Random seed", int)=0,
     n_eval:Param("Validation images for the attack rows", int)=100,
-    square_queries:Param("Square's query budget inside AutoAttack", int)=5000,
+    square_queries:Param("Square's query budget inside AutoAttack (default: 5000)", int)=None,
     no_autoattack:Param("Skip AutoAttack", store_true)=False,
     out:Param("Write the results to this JSON file", str)=None,
     save:Param("Save the trained model to this file (load it with load_model)", str)=None,
-    resume:Param("Resume from the last checkpoint in the checkpoints' folder", store_true)=False,
+    resume:Param("Resume from the last checkpoint in the checkpoints' folder (the run's flags, --epochs included)", store_true)=False,
     ckpt_dir:Param("Folder of the per-epoch checkpoints (default: beside --save, else beside --out, else a temporary folder)", str)=None,
     data_path:Param("Folder holding the CIFAR archives", str)=None,
 ):
     "Train a model with SPAT or a baseline, evaluate its robustness, print the table and optionally save results and model."
     a = _resolve_flags(locals())   # every cheap check before the first long step: flags, files, checkpoints' folder, imports, then the data
-    out, save = _output_file(out, '--out'), _output_file(save, '--save')
-    with _checkpoint_folder(ckpt_dir, save, out, resume) as folder:
+    with _checkpoint_folder(ckpt_dir, a.save, a.out, resume) as folder:
         if not no_autoattack: _require_art()
         cb, config = _callback_and_config(a)
+        name = f'{a.dataset}_{a.arch}_{a.method}_seed{a.seed}'
+        if resume: _check_resume(folder, name, config)
         start = time.perf_counter()
-        dls = get_dls(a.dataset, bs=a.bs, seed=a.seed, path=data_path)
-        check_int(a.n_eval, '--n_eval', 1, len(dls.valid_ds))
+        dls = get_dls(a.dataset, bs=a.bs, seed=a.seed, path=None if data_path is None else Path(data_path).expanduser())
+        check_int(a.bs, '--bs', 1, len(dls.train_ds)); check_int(a.n_eval, '--n_eval', 1, len(dls.valid_ds))   # never silently fewer
         torch.manual_seed(a.seed)
         learn = Learner(dls, get_model(a.arch, a.dataset), loss_func=nn.CrossEntropyLoss(), path='.', model_dir=folder,
                         metrics=[accuracy, RobustAccuracy(Attack(a.eps, a.eps / 4, 10), n=a.n_eval)])
-        name = f'{a.dataset}_{a.arch}_{a.method}_seed{a.seed}'
         start_epoch = _start_epoch(learn, name, config, resume)
-        cbs = [EpochSeed(a.seed), SaveModelCallback(every_epoch=True, with_opt=True, fname=name)] + ([cb] if cb else [])
+        cbs = [EpochSeed(a.seed), _WholeCheckpoints(every_epoch=True, with_opt=True, fname=name)] + ([cb] if cb else [])
         if start_epoch < a.epochs: learn.fit_one_cycle(a.epochs, a.lr, cbs=cbs, start_epoch=start_epoch)
+        _check_trained(learn, a.lr)
     report = _evaluate_and_report(learn, a, config, start)
-    if out: out.write_text(json.dumps(report, indent=2, default=float)); print(f"results written to {out}")
-    if save: print(f"model saved to {save_model(learn.model, save)}")
+    if a.out: print(f"results written to {write_atomically(a.out, lambda tmp: tmp.write_text(json.dumps(report, indent=2, default=float)))}")
+    if a.save: print(f"model saved to {save_model(learn.model, a.save)}")
     return report
 
 def main():
@@ -188,7 +251,7 @@ def main():
     parser.error = one_line_error
     kwargs = {k: v for k, v in vars(parser.parse_args()).items() if k not in ('pdb', 'xtra')}  # fastcore's own extra flags
     try: spat_train.__wrapped__(**kwargs)
-    except (ValueError, OSError) as e: one_line_error(e)   # OSError: a missing or corrupt download, with its remedy
+    except (ValueError, OSError) as e: one_line_error(e)   # OSError: a missing or corrupt download, or a file that could not be written
 
 # %% ../nbs/07_cli.ipynb #e3e2b173
 @call_parse
@@ -201,11 +264,13 @@ def spat_nb_check(dataset:Param("Dataset to train on", str, choices=['mnist5k', 
                save:Param("Where to save the trained model (optional)", str)=None):
     "Check an installation: train a model on bundled real digits with standard training (no attack) and report its clean accuracy."
     try:
+        a = _check_training(argparse.Namespace(**locals()), ['mnist5k', 'digits'], ['small_cnn', 'preact_resnet18'])   # as spat_train: before training
         start = time.perf_counter()
-        learn = train_standard(dataset, arch, epochs, lr, bs, seed)
+        learn = train_standard(a.dataset, a.arch, a.epochs, a.lr, a.bs, a.seed)
+        _check_trained(learn, a.lr)
         _, acc = learn.validate()
-    except ValueError as e:
+        print(f"{arch} on {dataset}: clean accuracy {acc:.4f} on {len(learn.dls.valid_ds)} validation images after {epochs} epochs "
+              f"(standard training, seed {seed}, {time.perf_counter() - start:.1f}s)")
+        if a.save: print(f"saved to {save_model(learn.model, a.save)}")
+    except (ValueError, OSError) as e:   # OSError: --save could not be written after all (a full disk)
         print(f"spat_nb_check: error: {e}", file=sys.stderr); sys.exit(2)
-    print(f"{arch} on {dataset}: clean accuracy {acc:.4f} on {len(learn.dls.valid_ds)} validation images after {epochs} epochs "
-          f"(standard training, seed {seed}, {time.perf_counter() - start:.1f}s)")
-    if save: print(f"saved to {save_model(learn.model, save)}")

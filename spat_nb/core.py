@@ -9,15 +9,17 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn as nn
 
 # %% auto #0
-__all__ = ['check_arg', 'check_bool', 'check_int', 'check_float', 'check_images', 'check_labels', 'check_logits', 'attack_guard',
-           'fp16_grad_scale', 'eval_mode', 'unwrap_model', 'correct_predictions', 'write_atomically']
+__all__ = ['check_arg', 'check_bool', 'check_int', 'check_float', 'describe', 'check_images', 'check_labels', 'check_logits',
+           'check_tensor', 'check_path', 'check_device', 'attack_guard', 'fp16_grad_scale', 'fed_in_dtype',
+           'checked_forward', 'outside_inference', 'eval_mode', 'unwrap_model', 'correct_predictions',
+           'write_atomically']
 
 # %% ../nbs/00_core.ipynb #a6c6123e
 def check_arg(ok:bool, name:str, value, expected:str):
@@ -57,12 +59,12 @@ def check_float(value, name:str, low:float|None=None, high:float|None=None, low_
     return float(value)
 
 # %% ../nbs/00_core.ipynb #3d5b8e12
-def _describe(t): return f"{type(t).__name__} {t.dtype} {tuple(t.shape)}" if torch.is_tensor(t) else type(t).__name__
+def describe(t): return f"{type(t).__name__} {t.dtype} {tuple(t.shape)}" if torch.is_tensor(t) else type(t).__name__
 
 def check_images(x, name:str='x') -> torch.Tensor:
     "`x` as a plain tensor, if it is a float batch `(B, C, H, W)` with every value in [0, 1]; a `ValueError` naming `name` otherwise."
     if not (torch.is_tensor(x) and x.is_floating_point() and x.dim() == 4 and x.numel() > 0):
-        raise ValueError(f"{name} must be a non-empty float batch (B, C, H, W) in [0, 1]; got {_describe(x)}")
+        raise ValueError(f"{name} must be a non-empty float batch (B, C, H, W) in [0, 1]; got {describe(x)}")
     x = x.as_subclass(torch.Tensor) if type(x) is not torch.Tensor else x
     lo, hi = (v.item() for v in torch.aminmax(x.detach()))
     if not (lo >= 0 and hi <= 1):   # NaN fails both comparisons
@@ -76,7 +78,7 @@ _LABEL_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 def check_labels(y, n_classes:int|None=None, batch:int|None=None, name:str='y') -> torch.Tensor:
     "`y` as a plain int64 tensor, if it holds one integer class index in [0, `n_classes`) per image; a `ValueError` naming `name` otherwise."
     if not (torch.is_tensor(y) and y.dtype in _LABEL_DTYPES and y.dim() == 1):
-        raise ValueError(f"{name} must be integer class indices shaped (B,); got {_describe(y)}")
+        raise ValueError(f"{name} must be integer class indices shaped (B,); got {describe(y)}")
     if batch is not None and len(y) != batch: raise ValueError(f"{name} has {len(y)} labels for {batch} images; expected one per image")
     y = y.as_subclass(torch.Tensor) if type(y) is not torch.Tensor else y
     if len(y):
@@ -87,16 +89,53 @@ def check_labels(y, n_classes:int|None=None, batch:int|None=None, name:str='y') 
     return y.long()
 
 def check_logits(logits, batch:int, name:str='model') -> torch.Tensor:
-    "`logits` if it is one tensor shaped `(batch, n_classes)`, as every model here must return; a `ValueError` naming `name` otherwise."
+    "`logits` if it is one tensor of finite values shaped `(batch, n_classes)`, as every model here must return; a `ValueError` naming `name` otherwise."
     if not (torch.is_tensor(logits) and logits.dim() == 2 and len(logits) == batch and logits.shape[1] >= 2):
         raise ValueError(f"{name} must return one tensor of logits shaped ({batch}, n_classes) for {batch} images; got "
-                         f"{_describe(logits)}. Wrap a model that returns a tuple or a dict so that its forward returns the logits")
+                         f"{describe(logits)}. Wrap a model that returns a tuple or a dict so that its forward returns the logits")
+    if not torch.isfinite(logits.detach()).all():   # its gradients would be NaN too, and an attack would return its random start
+        raise ValueError(f"{name} returned NaN or infinite logits; expected finite ones: check its weights (a diverged training run?) and its input")
     return logits
+
+def check_tensor(t, name:str, shape:Sequence[int]|None=None, low:float|None=None, high:float|None=None) -> torch.Tensor:
+    "`t` if it is a float tensor (shaped `shape`, if given) of finite values in [`low`, `high`]; a `ValueError` naming `name` otherwise."
+    if not (torch.is_tensor(t) and t.is_floating_point() and t.numel() > 0 and (shape is None or tuple(t.shape) == tuple(shape))):
+        raise ValueError(f"{name} must be a non-empty float tensor{f' shaped {tuple(shape)}' if shape is not None else ''}; got {describe(t)}")
+    lo, hi = (v.item() for v in torch.aminmax(t.detach().float()))
+    if not (math.isfinite(lo) and math.isfinite(hi) and (low is None or lo >= low) and (high is None or hi <= high)):
+        what = "NaN or infinite values" if not (math.isfinite(lo) and math.isfinite(hi)) else f"values in [{lo:.4g}, {hi:.4g}]"
+        raise ValueError(f"{name} has {what}; expected {_range_text('finite values', low, high)}")
+    return t
+
+# %% ../nbs/00_core.ipynb #19366e5c
+def check_path(path, name:str, folder:bool=False) -> Path:
+    "`path` as a `Path` that can be a `folder` (or a file): not under an existing file, and not the other kind of thing."
+    check_arg(isinstance(path, (str, os.PathLike)) and str(path) != '', name, path, "a path" + (" to a folder" if folder else " to a file"))
+    path = Path(path)
+    if path.exists() and path.is_dir() != folder:
+        raise ValueError(f"{name}={str(path)!r} is {'a file' if folder else 'a folder'}; expected {'a folder' if folder else 'a file name'}")
+    above = next((p for p in path.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise ValueError(f"{name}={str(path)!r} cannot be created: {above} is a file, not a folder")
+    return path
+
+def check_device(device, name:str='device') -> torch.device:
+    "`device` as a `torch.device` that this machine has; a `ValueError` naming `name` otherwise."
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError) as e: raise ValueError(f"{name}={device!r} is not a device; expected e.g. 'cpu' or 'cuda' ({e})") from None
+    if dev.type == 'cuda' and (dev.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"{name}={device!r} names a GPU this machine does not have (torch sees {torch.cuda.device_count()}); use 'cpu'")
+    if dev.type == 'mps' and not torch.backends.mps.is_available():
+        raise ValueError(f"{name}={device!r} names Apple's MPS, which this machine does not have; use 'cpu'")
+    return dev
 
 # %% ../nbs/00_core.ipynb #5e9df41a
 @contextmanager
 def attack_guard(model:nn.Module, train_bn:bool=False):
     "Use `model` for input gradients only; its modes, parameter flags and BatchNorm statistics are restored on exit."
+    if any(p.is_inference() for p in model.parameters()):
+        raise ValueError("model has parameters made under torch.inference_mode(), which autograd cannot differentiate through; "
+                         "build or load the model outside inference mode (torch.no_grad() is enough to skip gradients)")
     modes = [(m, m.training) for m in model.modules()]
     flags = [(p, p.requires_grad) for p in model.parameters()]
     bn_buffers = [(b, b.clone()) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
@@ -104,7 +143,7 @@ def attack_guard(model:nn.Module, train_bn:bool=False):
     try:
         model.train(train_bn)
         for p, _ in flags: p.requires_grad_(False)
-        with torch.enable_grad(): yield model
+        with torch.inference_mode(False), torch.enable_grad(): yield model
     finally:
         for p, flag in flags: p.requires_grad_(flag)
         for m, mode in modes: m.training = mode
@@ -115,6 +154,25 @@ def fp16_grad_scale(device_type:str) -> float:
     "A constant loss scale under float16 autocast, so that small input gradients do not underflow to 0 in the backward pass."
     fp16 = torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) == torch.float16
     return 1024. if fp16 else 1.
+
+# %% ../nbs/00_core.ipynb #d02288a0
+def fed_in_dtype(model:nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    "`model` as a function that casts its input to the dtype of the model's floating parameters (as it is, for a model without any)."
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    return model if dtype is None else lambda x: model(x.to(dtype))
+
+def checked_forward(run:Callable, x:torch.Tensor, name:str='model', x_name:str='x') -> torch.Tensor:
+    "`run(x)`, the first forward pass of a call: a failure names `x`'s shape, dtype and device, and the output must pass `check_logits`."
+    try: logits = run(x)
+    except RuntimeError as e:
+        if isinstance(e, torch.cuda.OutOfMemoryError): raise
+        raise ValueError(f"{name} cannot run on {x_name} ({describe(x)} on {x.device}): {e}") from e
+    return check_logits(logits, len(x), name)
+
+def outside_inference(t:torch.Tensor|None) -> torch.Tensor|None:
+    "`t`, or a normal copy of it if it was made under `torch.inference_mode()`, which autograd cannot save; use inside `attack_guard`."
+    return t.clone() if torch.is_tensor(t) and t.is_inference() else t
+
 
 # %% ../nbs/00_core.ipynb #4e7b2d95
 @contextmanager

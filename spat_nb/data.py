@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #80452dc3
 from __future__ import annotations
-import hashlib, pickle, random, shutil, tarfile, tempfile, warnings
+import hashlib, os, pickle, random, shutil, tarfile, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .core import check_bool, check_float, check_images, check_int
+from .core import check_arg, check_bool, check_device, check_float, check_images, check_int, check_path
 with warnings.catch_warnings():   # fastai's first import scripts a function with torch.jit, which torch deprecates: quiet here only
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
     from fastai.data.core import DataLoaders, TfmdDL
@@ -48,7 +48,7 @@ DATASETS = {
 
 def dataset_info(name:str) -> DatasetInfo:
     "The `DatasetInfo` registered under `name`, with a clear error listing the valid names."
-    if name not in DATASETS: raise ValueError(f"Unknown dataset name={name!r}; expected one of: {', '.join(DATASETS)}")
+    if not (isinstance(name, str) and name in DATASETS): raise ValueError(f"Unknown dataset name={name!r}; expected one of: {', '.join(DATASETS)}")
     return DATASETS[name]
 
 # %% ../nbs/01_data.ipynb #dbcbd7c8
@@ -98,11 +98,22 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR file")
 
 def _read_cifar_file(fname:Path) -> dict:
-    with open(fname, 'rb') as f: d = _ArrayUnpickler(f, encoding='latin1').load()
+    "The dict pickled in CIFAR file `fname`; a damaged file, or one holding anything but arrays and builtins, is refused with its name."
+    redo = "delete its folder to unpack the official archive again"
+    try:
+        with open(fname, 'rb') as f: d = _ArrayUnpickler(f, encoding='latin1').load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as e:   # a damaged pickle fails in many ways
+        raise pickle.UnpicklingError(f"{fname} cannot be read as a CIFAR file ({type(e).__name__}: {e}); {redo}") from e
+    if not isinstance(d, dict): raise pickle.UnpicklingError(f"{fname} holds a {type(d).__name__}, not the dict of a CIFAR file; {redo}")
     return {(k.decode() if isinstance(k, bytes) else k): v for k, v in d.items()}
 
 def _cifar_part(folder:Path, files, label_key):
     parts = [_read_cifar_file(folder/f) for f in files]
+    for f, p in zip(files, parts):
+        ok = {'data', label_key} <= set(p) and np.ndim(p['data']) == 2 and np.shape(p['data'])[1] == 3*32*32
+        if not (ok and len(p['data']) == len(p[label_key])):
+            raise ValueError(f"{folder/f} is not a CIFAR batch: expected 'data' of shape (N, 3072) and N '{label_key}'; "
+                             "delete its folder to unpack the official archive again")
     x = np.concatenate([p['data'] for p in parts]).reshape(-1, 3, 32, 32)
     y = np.concatenate([np.asarray(p[label_key]) for p in parts])
     return torch.from_numpy(x.astype(np.uint8)), torch.from_numpy(y.astype(np.int64))
@@ -143,8 +154,10 @@ def _extract_atomically(archive:Path, folder_name:str, root:Path, where:str):
 
 def load_cifar(name:str, path=None, download:bool=True):
     "Official train and test splits of `name` as uint8 NCHW tensors, with the class names."
-    src = CIFAR_SOURCES[name]
-    folder = _fetch_cifar(name, Path(path) if path is not None else fastai_path('data'), download)
+    check_arg(isinstance(name, str) and name in CIFAR_SOURCES, 'name', name, f"one of: {', '.join(CIFAR_SOURCES)}")
+    root = check_path(path, 'path', folder=True) if path is not None else fastai_path('data')
+    src, download = CIFAR_SOURCES[name], check_bool(download, 'download')
+    folder = _fetch_cifar(name, root, download)
     vocab = list(_read_cifar_file(folder/src['meta'])[src['names_key']])
     return (*_cifar_part(folder, src['train'], src['label_key']), *_cifar_part(folder, src['test'], src['label_key']), vocab)
 
@@ -167,7 +180,7 @@ class RandomPadCropFlip(DisplayedTransform):
     "Training-set augmentation: random `pad`-pixel shifted crop and horizontal flip, drawn per image, run batch-wise."
     # train only; last, so that its output is the batch the model sees and the draws can be found again from it
     split_idx, order = 0, 15
-    def __init__(self, pad:int=4): super().__init__(); self.pad, self._recent = pad, []
+    def __init__(self, pad:int=4): super().__init__(); self.pad, self._recent = check_int(pad, 'pad', 0), []
     def encodes(self, x:TensorImage):
         n, dev = x.shape[0], x.device
         dy, dx = torch.randint(0, 2*self.pad + 1, (2, n), device=dev)
@@ -197,6 +210,10 @@ class InMemoryImages:
         return InMemoryImages(self.images[:0], self.labels[:0] if self.labels is not None else None, self.vocab, self.info, self.split_idx)
     def from_items(self, items):
         "Unlabelled images to predict on, each `(C, H, W)`: stored integers in [0, `pixel_max`], or floats in [0, 1]."
+        files = [i for i in items if isinstance(i, (str, os.PathLike))]
+        if files: raise ValueError(f"test_items has a file name ({str(files[0])!r}); predict and test_dl take images, not files: pass a float "
+                                   f"tensor shaped {self.info.shape} in [0, 1], or the stored integer pixels in [0, {self.info.pixel_max}] "
+                                   "(read a file with e.g. torchvision.io.read_image)")
         items = [i.as_subclass(torch.Tensor) if torch.is_tensor(i) else torch.as_tensor(np.asarray(i)) for i in items]
         if not items or any(i.shape != self.info.shape for i in items):
             raise ValueError(f"test_items must be images shaped {self.info.shape}, as in the dataset; got {[tuple(i.shape) for i in items][:4]}")
@@ -224,7 +241,7 @@ class BatchDL(TfmdDL):
 class ToUnitRange(DisplayedTransform):
     "Convert stored uint8 images in [0, `pixel_max`] to float32 in [0, 1]."
     order = 10
-    def __init__(self, pixel_max:int=255): super().__init__(); self.pixel_max = pixel_max
+    def __init__(self, pixel_max:int=255): super().__init__(); self.pixel_max = check_int(pixel_max, 'pixel_max', 1)
     def encodes(self, x:TensorImage):
         # float items (test items given in [0, 1], checked on the way in) are already in unit range
         return x if x.is_floating_point() else x.float().div_(self.pixel_max)
@@ -258,6 +275,7 @@ def get_dls(name:str,                 # dataset name, one of `DATASETS`
     info = dataset_info(name)
     bs, seed = check_int(bs, 'bs', 1), check_int(seed, 'seed', 0)
     download, typed, augment = check_bool(download, 'download'), check_bool(typed, 'typed'), check_bool(augment, 'augment', none_ok=True)
+    device = default_device() if device is None else check_device(device)
     if name in CIFAR_SOURCES:
         x_train, y_train, x_valid, y_valid, vocab = load_cifar(name, path, download)
     else:
@@ -268,7 +286,6 @@ def get_dls(name:str,                 # dataset name, one of `DATASETS`
     keep_valid = stratified_subset(y_valid.numpy(), n_valid, seed, 'n_valid')
     if augment is None: augment = name in CIFAR_SOURCES
     tfms = [ToUnitRange(info.pixel_max)] + ([RandomPadCropFlip(4)] if augment else []) + ([] if typed else [PlainTensors()])
-    device = default_device() if device is None else torch.device(device)
     def loader(x, y, split_idx, shuffle):
         ds = InMemoryImages(x, y, vocab, info, split_idx)
         dl = BatchDL(ds, bs=bs, shuffle=shuffle, drop_last=False, num_workers=0, device=device,
@@ -283,7 +300,8 @@ def show_class_grid(dls:DataLoaders, n_per_class:int=8, classes=None, size:float
     "Plot `n_per_class` validation images for each class in `classes` (default: all), one row per class."
     import matplotlib.pyplot as plt
     ds = dls.valid_ds
-    classes = list(range(ds.c) if classes is None else classes)
+    classes, n_per_class = list(range(ds.c) if classes is None else classes), check_int(n_per_class, 'n_per_class', 1)
+    for k in classes: check_int(k, 'classes', 0, ds.c - 1)
     c, h, w = ds.info.shape
     sheet = torch.ones(c, len(classes)*(h+1), n_per_class*(w+1))  # one-pixel white gutters
     for row, k in enumerate(classes):

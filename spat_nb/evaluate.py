@@ -14,7 +14,7 @@ from fastprogress.fastprogress import progress_bar
 
 from .attacks import Attack
 from .core import check_arg, check_bool, check_float, check_images, check_int, check_labels
-from .core import check_logits, correct_predictions, eval_mode, unwrap_model
+from .core import describe, checked_forward, check_logits, correct_predictions, eval_mode, unwrap_model
 
 # %% auto #0
 __all__ = ['autoattack_art', 'evaluate_robustness', 'evaluation_flags', 'plot_robustness_curve', 'semantic_change_rate',
@@ -34,6 +34,11 @@ def _worst_case_pgd20(model, x, y, eps, norm, bs):
 
 def autoattack_art(model, x, y, eps:float, norm:str='linf', n_targets:int=9, square_queries:int=5000, bs:int=500, seed:int=0):
     "AutoAttack without FAB-T, with IBM ART's APGD-CE, APGD-T and Square run in sequence on the surviving points; returns, per stage, the boolean robustness of each point (cumulative)."
+    check_arg(norm in ('linf', 'l2'), 'norm', norm, "'linf' or 'l2'")
+    eps = check_float(eps, 'eps', 0, 1 if norm == 'linf' else None, low_open=True, unit="pixel units")
+    n_targets, square_queries = check_int(n_targets, 'n_targets', 0), check_int(square_queries, 'square_queries', 1)
+    bs, seed, x = check_int(bs, 'bs', 1), check_int(seed, 'seed', 0), check_images(x)
+    y = check_labels(y, _n_classes(model, x), batch=len(x))
     from art.attacks.evasion import AutoProjectedGradientDescent, SquareAttack
     from art.estimators.classification import PyTorchClassifier
     art_norm = np.inf if norm == 'linf' else 2
@@ -62,16 +67,38 @@ def autoattack_art(model, x, y, eps:float, norm:str='linf', n_targets:int=9, squ
     return stages
 
 # %% ../nbs/06_evaluate.ipynb #2f6a9c1e
+_DATA = "a DataLoader of (images, labels) batches or an (x, y) pair of tensors"
+
 def _first_n(data, n):
-    if isinstance(data, (tuple, list)): x, y = data
+    "The first `n` images and labels of `data`, checked: one label per image, `n` at most their number."
+    if isinstance(data, (tuple, list)):
+        if not (len(data) == 2 and all(torch.is_tensor(t) for t in data)):
+            raise ValueError(f"data is a {type(data).__name__} of {len(data)} ({', '.join(describe(t) for t in data[:3])}); expected {_DATA}")
+        x, y = data
+    elif torch.is_tensor(data) or not hasattr(data, '__iter__'): raise ValueError(f"data is a {describe(data)}; expected {_DATA}")
     else:
         xs, ys, seen = [], [], 0
-        for xb, yb in data:
-            xs.append(xb.as_subclass(torch.Tensor)); ys.append(yb.as_subclass(torch.Tensor)); seen += len(yb)
+        for batch in data:
+            if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and all(torch.is_tensor(t) for t in batch)):
+                raise ValueError(f"data yields batches of {describe(batch)}; expected {_DATA}")
+            xs.append(batch[0].as_subclass(torch.Tensor)); ys.append(batch[1].as_subclass(torch.Tensor)); seen += len(batch[1])
             if seen >= n: break
+        if not xs: raise ValueError("data yields no batches; expected a loader with at least n images")
         x, y = torch.cat(xs), torch.cat(ys)
+    if x.dim() == 0 or y.dim() == 0 or len(x) != len(y):
+        raise ValueError(f"data has images {tuple(x.shape)} and labels {tuple(y.shape)}; expected one label per image")
     check_int(n, 'n', 1, len(y))
     return x[:n], y[:n]
+
+def _like_model(model, x):
+    "`x` on the device of `model`'s first parameter or buffer, in the dtype of its first floating parameter (as it is, for a model without any)."
+    tensors = [*model.parameters(), *model.buffers()]
+    dtype = next((t.dtype for t in model.parameters() if t.is_floating_point()), x.dtype)
+    return x.to(tensors[0].device if tensors else x.device, dtype)
+
+def _n_classes(model, x, name='model', x_name='x') -> int:
+    "How many classes `model` tells apart, from its logits on two images of `x` (checked: it runs on them, and returns finite `(B, n_classes)` logits)."
+    with torch.no_grad(): return checked_forward(model, x[:2], name, x_name).shape[1]
 
 def _per_class(y, robust:dict) -> pd.DataFrame:
     classes = range(int(y.max()) + 1)
@@ -128,13 +155,15 @@ def evaluate_robustness(model:nn.Module,        # takes [0,1] images
     square_queries, seed = check_int(square_queries, 'square_queries', 1), check_int(seed, 'seed', 0)
     autoattack, extra_pgd, progress = (check_bool(v, k) for k, v in [('autoattack', autoattack), ('extra_pgd', extra_pgd), ('progress', progress)])
     # an l-inf budget of 1 allows any image: the default curve stops there
+    check_arg(eps_grid is None or (hasattr(eps_grid, '__iter__') and not isinstance(eps_grid, str)), 'eps_grid', eps_grid, "a list of budgets, or None")
     grid = list(eps_grid) if eps_grid is not None else [min(e, 1.) if norm == 'linf' else e for e in (eps/4, eps/2, eps, 2*eps, 4*eps)]
     for e in grid: check_float(e, 'eps_grid', 0, 1 if norm == 'linf' else None, unit="each a budget in pixel units")
     check_arg(isinstance(model, nn.Module), 'model', type(model).__name__, "a torch.nn.Module taking [0, 1] images")
     with eval_mode(unwrap_model(model)) as (model,):
-        x, y = (t.to(next(model.parameters()).device) for t in _first_n(data, n))
+        x, y = _first_n(data, n)
         x, y = check_images(x, 'data (images)'), check_labels(y, batch=len(x), name='data (labels)')
-        with torch.no_grad(): check_labels(y, check_logits(model(x[:2]), len(x[:2])).shape[1], name='data (labels)')
+        x = _like_model(model, x); y = y.to(x.device)
+        check_labels(y, _n_classes(model, x, x_name='data (images)'), name='data (labels)')
         rows, robust, curve, timings = _run_attacks(model, x, y, eps, norm, restarts, bs, seed, square_queries, grid, extra_pgd, autoattack, progress)
         per_class = _per_class(y, robust)
     results = {key: m.float().mean().item() for key, m in robust.items()}
@@ -143,10 +172,29 @@ def evaluate_robustness(model:nn.Module,        # takes [0,1] images
     return pd.DataFrame(rows), results
 
 # %% ../nbs/06_evaluate.ipynb #7f8097f2
+def _check_flag_inputs(results, curve, robust, eps, n):
+    "The arguments of `evaluation_flags`, checked: what each check reads is there, shaped for `n` images, and a share in [0, 1]."
+    n, eps = check_int(n, 'n', 1), check_float(eps, 'eps', 0, low_open=True, unit="pixel units")
+    check_arg(isinstance(results, dict), 'results', type(results).__name__, "a dict of accuracies, as evaluate_robustness returns")
+    check_arg(isinstance(curve, dict) and len(curve) > 0, 'curve', curve, "a non-empty dict {eps: robust accuracy}")
+    for e, acc in curve.items():
+        check_float(e, 'curve (a budget)', 0, unit="pixel units")
+        check_float(acc, f'curve[{e}]', 0, 1, unit="a share of the images, not a percentage")
+    check_arg(isinstance(robust, dict), 'robust', type(robust).__name__, "a dict of per-image booleans, as evaluate_robustness computes")
+    for key, r in robust.items():
+        check_arg(torch.is_tensor(r) and r.dtype == torch.bool and tuple(r.shape) == (n,), f'robust[{key!r}]', describe(r), f"booleans shaped ({n},), one per image")
+    need = (['pgd20'] if 'pgd100' in robust else []) + (['pgd20', 'aa_apgd_t', 'autoattack'] if 'autoattack' in results else [])
+    missing = sorted(set(need) - set(robust))
+    checked = [k for k in ('pgd100', 'autoattack') if k in robust or k in results]
+    if missing: raise ValueError(f"robust has no per-image booleans for {', '.join(missing)}, which the checks of {', '.join(checked)} compare against")
+    return n, eps
+
 def evaluation_flags(results:dict, curve:dict, robust:dict, eps:float, n:int) -> list:
     "Sentences describing symptoms of gradient masking (or of an evaluation bug); empty when none is seen."
+    n, eps = _check_flag_inputs(results, curve, robust, eps, n)
     # counts of robust points, not float means: a mean of n booleans is exact only up to rounding
     def count(accuracy): return round(accuracy * n)
+    def acc(key): return robust[key].float().mean().item()
     tol, flags = max(1, 0.005 * n), []
     budgets = sorted(curve)
     for lo, hi in zip(budgets, budgets[1:]):
@@ -155,10 +203,10 @@ def evaluation_flags(results:dict, curve:dict, robust:dict, eps:float, n:int) ->
     if budgets[-1] >= 2 * eps and curve[budgets[-1]] > 0.1:   # only when the curve reaches a large budget
         flags.append(f"robust accuracy is {curve[budgets[-1]]:.3f} at the large budget eps={budgets[-1]:.4g}; expected near 0")
     if 'pgd100' in robust and robust['pgd100'].sum().item() - robust['pgd20'].sum().item() > tol:
-        flags.append(f"more PGD steps give higher accuracy: PGD-100 {results['pgd100']:.3f} > PGD-20 {results['pgd20']:.3f}")
+        flags.append(f"more PGD steps give higher accuracy: PGD-100 {acc('pgd100'):.3f} > PGD-20 {acc('pgd20'):.3f}")
     if 'autoattack' in results:
         if robust['autoattack'].sum().item() > robust['pgd20'].sum().item():
-            flags.append(f"BUG: AutoAttack accuracy {results['autoattack']:.3f} is above PGD-20 {results['pgd20']:.3f}")
+            flags.append(f"BUG: AutoAttack accuracy {acc('autoattack'):.3f} is above PGD-20 {acc('pgd20'):.3f}")
         square_only = (robust['aa_apgd_t'] & ~robust['autoattack']).float().mean().item()
         if square_only > 0.01:
             flags.append(f"black-box Square broke points that white-box APGD left robust: {square_only:.3f} of all {n}")
@@ -178,9 +226,13 @@ def plot_robustness_curve(curves:dict, ax=None, title=None):
 # %% ../nbs/06_evaluate.ipynb #05105fa2
 def semantic_change_rate(x_adv:torch.Tensor, y:torch.Tensor, reference_model:nn.Module, x_clean:torch.Tensor|None=None, bs:int=500) -> float:
     "Share of `x_adv` that `reference_model` assigns to a class other than `y`, among those whose clean image it gets right."
-    x_adv, y = check_images(x_adv, 'x_adv'), check_labels(y, batch=len(x_adv))
-    if x_clean is not None: check_images(x_clean, 'x_clean')
+    x_adv, bs = check_images(x_adv, 'x_adv'), check_int(bs, 'bs', 1)
+    check_arg(isinstance(reference_model, nn.Module), 'reference_model', type(reference_model).__name__, "a torch.nn.Module taking [0, 1] images")
+    if x_clean is not None and check_images(x_clean, 'x_clean').shape != x_adv.shape:
+        raise ValueError(f"x_clean is shaped {tuple(x_clean.shape)} but x_adv {tuple(x_adv.shape)}; expected the clean image of each adversarial one")
     with eval_mode(unwrap_model(reference_model)) as (model,):
+        x_adv, x_clean = _like_model(model, x_adv), None if x_clean is None else _like_model(model, x_clean)
+        y = check_labels(y, _n_classes(model, x_adv, 'reference_model', 'x_adv'), batch=len(x_adv)).to(x_adv.device)   # a label the referee cannot output would count as changed
         keep = correct_predictions(model, x_clean, y, bs) if x_clean is not None else torch.ones_like(y, dtype=torch.bool)
         changed = ~correct_predictions(model, x_adv, y, bs)
     return (changed & keep).float().sum().item() / max(keep.sum().item(), 1)
@@ -188,15 +240,18 @@ def semantic_change_rate(x_adv:torch.Tensor, y:torch.Tensor, reference_model:nn.
 # %% ../nbs/06_evaluate.ipynb #400b148d
 def perturbation_profile(x:torch.Tensor, x_adv:torch.Tensor, shared:torch.Tensor, eps:float, reference:torch.Tensor|None=None) -> dict:
     "Size, share on `shared` elements, share at the ε bound and, against `reference` adversarial images, L1 distance and sign agreement of `x_adv − x`."
-    x, x_adv = check_images(x), check_images(x_adv, 'x_adv')
-    check_arg(shared.shape == x.shape, 'shared', tuple(shared.shape), f"booleans shaped like x, {tuple(x.shape)}")
+    x, x_adv, eps = check_images(x), check_images(x_adv, 'x_adv'), check_float(eps, 'eps', 0, low_open=True, unit="pixel units")
+    if x_adv.shape != x.shape: raise ValueError(f"x_adv is shaped {tuple(x_adv.shape)} but x {tuple(x.shape)}; expected one adversarial image per image of x")
+    check_arg(torch.is_tensor(shared) and shared.dtype == torch.bool and shared.shape == x.shape, 'shared',
+              tuple(shared.shape) if torch.is_tensor(shared) and shared.dtype == torch.bool else describe(shared), f"booleans shaped like x, {tuple(x.shape)}")
     delta = (x_adv - x).float()
     mass = delta.abs()
     profile = {'mean |δ|': mass.mean().item(),
                'share of |δ| on shared': ((mass * shared.float()).sum() / mass.sum().clamp_min(1e-12)).item(),
                'share at ±ε': (mass >= eps * (1 - 1e-4)).float().mean().item()}
     if reference is not None:
-        ref = (check_images(reference, 'reference') - x).float()
+        check_arg(check_images(reference, 'reference').shape == x.shape, 'reference', describe(reference), f"images shaped like x, {tuple(x.shape)}")
+        ref = (reference - x).float()
         moved = ref != 0
         profile['L1 to reference'] = ((delta - ref).abs().sum() / ref.abs().sum().clamp_min(1e-12)).item()
         profile['same sign as reference'] = (delta.sign() == ref.sign())[moved].float().mean().item()
@@ -204,21 +259,31 @@ def perturbation_profile(x:torch.Tensor, x_adv:torch.Tensor, shared:torch.Tensor
 
 def semantic_frontier(model:nn.Module, referee:nn.Module, x:torch.Tensor, y:torch.Tensor, attacks:dict, eps_grid, bs:int=500) -> pd.DataFrame:
     "Fooling rate against `model` and semantic-change rate judged by `referee`, per attack (name → `(model, x, y, eps) → x_adv`) and ε."
-    x, y = check_images(x), check_labels(y, batch=len(x))
+    x, bs = check_images(x), check_int(bs, 'bs', 1)
+    check_arg(isinstance(attacks, dict) and len(attacks) > 0 and all(callable(a) for a in attacks.values()), 'attacks', attacks, "a non-empty dict name -> (model, x, y, eps) -> x_adv")
+    eps_grid = [check_float(e, 'eps_grid', 0, low_open=True, unit="each a budget in pixel units") for e in eps_grid]
     with eval_mode(unwrap_model(model), unwrap_model(referee)) as (model, referee):
+        y = check_labels(check_labels(y, _n_classes(model, x), batch=len(x)), _n_classes(referee, x, 'referee'))
         keep = correct_predictions(model, x, y, bs) & correct_predictions(referee, x, y, bs)   # images both get right: a change is the attack's doing
+        if not keep.any(): raise ValueError(f"none of the {len(x)} images is classified correctly by both model and referee; nothing to measure")
         x, y = x[keep], y[keep]
         rows = []
         for name, attack in attacks.items():
             for eps in eps_grid:
                 x_adv = _batched(lambda xb, yb: attack(model, xb, yb, eps), x, y, bs)
+                if not (torch.is_tensor(x_adv) and x_adv.shape == x.shape):
+                    raise ValueError(f"attacks[{name!r}] returned {describe(x_adv)} for images {tuple(x.shape)}; expected adversarial images of the same shape")
                 rows.append({'attack': name, 'eps': eps, 'n': len(y), 'fooling rate': (~correct_predictions(model, x_adv, y, bs)).float().mean().item(),
                              'semantic change': semantic_change_rate(x_adv, y, referee, bs=bs)})
     return pd.DataFrame(rows)
 
+# %% ../nbs/06_evaluate.ipynb #7c2e9f15
 def change_at_fooling(rows, level:float) -> float:
     "The semantic-change rate where one attack's frontier (its rows of `semantic_frontier`) reaches fooling rate `level`, interpolated; NaN outside its range."
-    rows = pd.DataFrame(rows).sort_values('fooling rate')
+    level, rows = check_float(level, 'level', 0, 1, unit="a fooling rate"), pd.DataFrame(rows)
+    check_arg(len(rows) > 0 and {'fooling rate', 'semantic change'} <= set(rows.columns), 'rows', f"{len(rows)} rows, columns {list(rows.columns)}",
+              "rows of semantic_frontier, with 'fooling rate' and 'semantic change'")
+    rows = rows.sort_values('fooling rate')
     return float(np.interp(level, rows['fooling rate'], rows['semantic change'], left=np.nan, right=np.nan))
 
 def plot_semantic_frontier(frontier:pd.DataFrame, ax=None, title=None):

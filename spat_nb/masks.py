@@ -13,12 +13,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import attack_guard, check_arg, check_float, check_images, check_int, check_labels, check_logits, fp16_grad_scale
+from .core import (attack_guard, check_arg, check_bool, check_float, check_images, check_int, check_labels, check_tensor, checked_forward,
+                          fed_in_dtype, fp16_grad_scale, outside_inference)
 from .data import InMemoryImages, RandomPadCropFlip, pad_crop_flip
 
 # %% auto #0
 __all__ = ['MASK_SCORES', 'ClassMeanMask', 'other_classes', 'class_directions', 'sign_agreement', 'soft_agreement',
-           'mask_from_directions', 'shared_pixel_mask']
+           'score_function', 'mask_from_directions', 'shared_pixel_mask']
 
 # %% ../nbs/03_masks.ipynb #aa3a8620
 class ClassMeanMask:
@@ -39,10 +40,13 @@ class ClassMeanMask:
     @classmethod
     def from_dls(cls, dls, per:str='element'):
         "The mask of the training split of fastai `DataLoaders`: exact, and following the augmentation, for `get_dls`'s; from one pass over the training loader for others."
+        check_arg(hasattr(dls, 'train') and hasattr(dls, 'train_ds'), 'dls', type(dls).__name__, "fastai DataLoaders")
+        check_arg(per in ('element', 'pixel'), 'per', per, "'element' or 'pixel'")
         train = getattr(dls.train, 'dl', dls.train)   # through a DistributedDL
         if isinstance(dls.train_ds, InMemoryImages):
             ds = dls.train_ds
-            sums, counts = _sum_by_class(ds.images.float() / ds.info.pixel_max, ds.labels.long(), ds.c)
+            labels = check_labels(ds.labels, ds.c, name='dls.train_ds.labels')   # within the vocabulary
+            sums, counts = _sum_by_class(ds.images.float() / ds.info.pixel_max, labels, ds.c)
             augmentation = next((t for t in train.after_batch.fs if isinstance(t, RandomPadCropFlip)), None)
         else: (sums, counts), augmentation = _class_sums(train, getattr(dls, 'c', None)), None
         empty = (counts == 0).nonzero().flatten().tolist()
@@ -50,8 +54,11 @@ class ClassMeanMask:
         return cls(sums / counts.view(-1, 1, 1, 1), per, augmentation)
 
     def mask_like(self, x:torch.Tensor) -> torch.Tensor:
-        "The mask for batch `x`, `(B, C, H, W)`: aligned with the augmented batch inside `following`, as computed outside."
-        m = self.map.to(x.device).expand(x.shape)
+        "The mask for batch `x`, `(B, C, H, W)`, in `x`'s dtype: aligned with the augmented batch inside `following`, as computed outside."
+        if not (torch.is_tensor(x) and x.dim() == 4 and x.shape[1:] == self.map.shape):
+            raise ValueError(f"x has images shaped {tuple(x.shape[1:]) if torch.is_tensor(x) else type(x).__name__}, but this ClassMeanMask "
+                             f"was read from images shaped {tuple(self.map.shape)}: read the mask from the data the images come from")
+        m = self.map.to(x.device, x.dtype if x.is_floating_point() else None).expand(x.shape)
         if self._params is None: return m
         dy, dx, flip = self._params
         check_arg(len(dy) == len(x), 'x', tuple(x.shape), f"the augmented batch of {len(dy)} images the mask follows")
@@ -60,6 +67,8 @@ class ClassMeanMask:
     @contextmanager
     def following(self, params):
         "Inside the block, masks follow one augmented batch: `params` is `(dy, dx, flip)` as `RandomPadCropFlip` drew them (None: no augmentation)."
+        check_arg(params is None or (self.augmentation is not None and isinstance(params, tuple) and len(params) == 3), 'params',
+                  type(params).__name__, "None, or (dy, dx, flip) for a ClassMeanMask built with the training loader's augmentation")
         self._params = params
         try: yield self
         finally: self._params = None
@@ -84,8 +93,8 @@ def _class_sums(train_dl, n_classes:int|None=None):
     try:
         with torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []):
             for xb, yb in _in_order(train_dl):
-                x = check_images(xb, 'training batch x').detach().float().cpu()
-                y = check_labels(yb, batch=len(x), name='training batch y').cpu()
+                x = check_images(xb, 'training batch x of dls').detach().float().cpu()
+                y = check_labels(yb, n_classes, batch=len(x), name='training batch y of dls').cpu()
                 s, c = _sum_by_class(x, y, max(int(y.max()) + 1, n_classes or 0, 0 if counts is None else len(counts)))
                 sums, counts = (s, c) if sums is None else (s + F.pad(sums, (0, 0, 0, 0, 0, 0, 0, len(s) - len(sums))), c + F.pad(counts, (0, len(c) - len(counts))))
     finally: random.setstate(state); np.random.set_state(np_state)
@@ -111,9 +120,9 @@ def class_directions(model:nn.Module,          # takes [0,1] images
                     ):
     "Input gradients `d[j] = ∇x (z_k − z_y)` with `k = others[:, j]`: returns `(d, others, logits)`, `d` shaped `(K', B, C, H, W)`."
     if logits is None:
-        x = x.detach().requires_grad_(True)
-        logits = check_logits(model(x), len(x))
-        check_labels(y, logits.shape[1], len(x))
+        x = outside_inference(x).detach().requires_grad_(True)
+        logits = checked_forward(fed_in_dtype(model), x)
+        y = check_labels(outside_inference(y), logits.shape[1], len(x))
     others = other_classes(logits, y, top_k)
     n_classes, scale = logits.shape[1], fp16_grad_scale(x.device.type)
     cotangents = ((F.one_hot(others.T, n_classes) - F.one_hot(y, n_classes)) * scale).to(logits.dtype)
@@ -136,17 +145,25 @@ def soft_agreement(d:torch.Tensor) -> torch.Tensor:
 
 MASK_SCORES = {'sign': sign_agreement, 'soft': soft_agreement}
 
+def score_function(score, per:str='element', threshold:float|None=None) -> Callable:
+    "The function of the class directions that `score` names (or is), once the mask's options are checked."
+    score_fn = MASK_SCORES.get(score) if isinstance(score, str) else score
+    check_arg(callable(score_fn) and not isinstance(score_fn, type), 'score', score,
+              f"one of: {', '.join(MASK_SCORES)}, or a callable on the class directions")
+    check_arg(per in ('element', 'pixel'), 'per', per, "'element' or 'pixel'")
+    check_float(threshold, 'threshold', 0, 1, none_ok=True)
+    return score_fn
+
 def mask_from_directions(d:torch.Tensor,                 # class directions (K', B, C, H, W)
                          score:str|Callable='sign',      # 'sign', 'soft', or a function of `d` returning scores in [0,1]
                          per:str='element',              # 'element', or 'pixel' (mean over channels)
                          threshold:float|None=None,      # hard mask 1[s >= threshold]; None keeps the soft score
                         ) -> torch.Tensor:
     "The shared-pixel mask in [0,1], shaped `(B, C, H, W)`, from precomputed class directions."
-    score_fn = MASK_SCORES.get(score) if isinstance(score, str) else score
-    check_arg(score_fn is not None, 'score', score, f"one of: {', '.join(MASK_SCORES)}, or a callable")
-    check_arg(per in ('element', 'pixel'), 'per', per, "'element' or 'pixel'")
-    check_float(threshold, 'threshold', 0, 1, none_ok=True)
+    score_fn = score_function(score, per, threshold)
+    check_arg(torch.is_tensor(d) and d.dim() == 5, 'd', tuple(getattr(d, 'shape', ())), "class directions shaped (K', B, C, H, W)")
     s = score_fn(d)
+    if score_fn not in MASK_SCORES.values(): check_tensor(s, f"the output of score={score!r}", d.shape[1:], 0, 1)
     if per == 'pixel': s = s.mean(1, keepdim=True).expand(d.shape[1:])
     return s if threshold is None else (s >= threshold).float()
 
@@ -158,8 +175,11 @@ def shared_pixel_mask(model:nn.Module, x:torch.Tensor, y:torch.Tensor,
                       train_bn:bool=False,       # run BatchNorm in train mode (statistics are restored)
                      ) -> torch.Tensor:
     "Mask in [0,1], shaped like `x`: how much each element of `x` is shared among all (or the top-k) classes."
+    check_arg(isinstance(model, nn.Module), 'model', type(model).__name__, "a torch.nn.Module taking [0, 1] images")
     x = check_images(x)
     y = check_labels(y, batch=len(x))
-    with attack_guard(model, train_bn):
-        d, _, _ = class_directions(model, x, y, top_k)
+    score_function(score, per, threshold)   # the options, before any work
+    with attack_guard(model, check_bool(train_bn, 'train_bn')):
+        d, _, _ = class_directions(model, x, y, check_int(top_k, 'top_k', 1, none_ok=True))
     return mask_from_directions(d, score, per, threshold)
+

@@ -4,15 +4,17 @@
 
 # %% ../nbs/02_models.ipynb #c343e30a
 from __future__ import annotations
+import hashlib, inspect
 from collections import OrderedDict
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import check_arg, unwrap_model
+from .core import check_arg, check_device, check_int, check_path, unwrap_model, write_atomically
 from .data import dataset_info
 
 # %% auto #0
@@ -26,7 +28,8 @@ class Normalize(nn.Module):
         super().__init__()
         mean, std = torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(std, dtype=torch.float32)
         check_arg(mean.shape == std.shape and mean.dim() == 1, 'mean, std', (tuple(mean.shape), tuple(std.shape)), "1-d sequences of the same length")
-        check_arg(not (std <= 0).any(), 'std', std.tolist(), "values > 0")
+        check_arg(bool(mean.isfinite().all()), 'mean', mean.tolist(), "finite values")
+        check_arg(not (std <= 0).any() and bool(std.isfinite().all()), 'std', std.tolist(), "finite values > 0")
         self.register_buffer('mean', mean.view(1, -1, 1, 1))
         self.register_buffer('std', std.view(1, -1, 1, 1))
     def forward(self, x): return (x - self.mean) / self.std
@@ -36,11 +39,16 @@ class Normalize(nn.Module):
 def _conv_bn_relu(n_in, n_out, stride):
     return nn.Sequential(nn.Conv2d(n_in, n_out, 3, stride, 1, bias=False), nn.BatchNorm2d(n_out), nn.ReLU(inplace=True))
 
+def _check_io(in_channels, n_classes):
+    "The image channels and the class count every architecture takes, checked."
+    return check_int(in_channels, 'in_channels', 1), check_int(n_classes, 'n_classes', 2)
+
 def small_cnn(in_channels:int=1, # image channels
               n_classes:int=10,  # number of output logits
               width:int=16,      # channels of the first convolution; later ones use 2x and 4x
              ) -> nn.Sequential:
     "A 3-conv BatchNorm CNN, small enough to train adversarially on MNIST-sized data on a CPU."
+    (in_channels, n_classes), width = _check_io(in_channels, n_classes), check_int(width, 'width', 1)
     return nn.Sequential(
         _conv_bn_relu(in_channels, width, 1), _conv_bn_relu(width, 2*width, 2), _conv_bn_relu(2*width, 4*width, 2),
         nn.AdaptiveAvgPool2d(4), nn.Flatten(),
@@ -51,6 +59,7 @@ def lenet(in_channels:int=1, # image channels
           n_classes:int=10,  # number of output logits
          ) -> nn.Sequential:
     "LeNet-5 with ReLU and max pooling (no BatchNorm): a referee architecture unlike `small_cnn`."
+    in_channels, n_classes = _check_io(in_channels, n_classes)
     return nn.Sequential(
         nn.Conv2d(in_channels, 32, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
@@ -76,6 +85,7 @@ class PreActResNet(nn.Module):
     "Pre-activation ResNet for small images: 3×3 stem, four stages, BN-ReLU, global average pool, linear head."
     def __init__(self, blocks_per_stage=(2, 2, 2, 2), in_channels=3, n_classes=10, widths=(64, 128, 256, 512)):
         super().__init__()
+        in_channels, n_classes = _check_io(in_channels, n_classes)
         self.stem = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
         layers, n_in = [], widths[0]
         for i, (n_blocks, width) in enumerate(zip(blocks_per_stage, widths)):
@@ -96,7 +106,8 @@ class WideResNet(nn.Module):
     "WRN-`depth`-`widen_factor` (Zagoruyko & Komodakis, 2016) for small images."
     def __init__(self, depth=34, widen_factor=10, in_channels=3, n_classes=10):
         super().__init__()
-        if (depth - 4) % 6: raise ValueError(f"depth={depth} is invalid; expected 6n+4, e.g. 28 or 34")
+        (in_channels, n_classes), widen_factor = _check_io(in_channels, n_classes), check_int(widen_factor, 'widen_factor', 1)
+        if check_int(depth, 'depth', 10) % 6 != 4: raise ValueError(f"depth={depth} is invalid; expected 6n+4, e.g. 28 or 34")
         n, widths = (depth - 4) // 6, [16, 16*widen_factor, 32*widen_factor, 64*widen_factor]
         self.stem = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
         blocks = [PreActBlock(widths[g] if i == 0 else widths[g+1], widths[g+1], (1 if g == 0 else 2) if i == 0 else 1)
@@ -134,23 +145,41 @@ def get_model(arch:str,    # one of `ARCHS`
               **kwargs     # extra arguments of the architecture, e.g. `width` for `small_cnn`
              ) -> NormalizedModel:
     "Network `arch` for `dataset`, with the dataset's normalization inside; it takes [0,1] inputs."
-    if arch not in ARCHS: raise ValueError(f"Unknown arch={arch!r}; expected one of: {', '.join(ARCHS)}")
+    check_arg(isinstance(arch, str) and arch in ARCHS, 'arch', arch, f"one of: {', '.join(ARCHS)}")
     info = dataset_info(dataset)
+    takes = [p for p in inspect.signature(ARCHS[arch]).parameters if p not in ('in_channels', 'n_classes')]
+    for k, v in kwargs.items():
+        if k not in takes: raise ValueError(f"{arch} takes no argument {k}={v!r}; it takes {', '.join(takes) or 'none'} "
+                                            f"(in_channels and n_classes come from dataset={dataset!r})")
+    kwargs = {k: v.item() if isinstance(v, np.generic) else v for k, v in kwargs.items()}   # the config is saved without pickle
     net = ARCHS[arch](in_channels=info.shape[0], n_classes=info.n_classes, **kwargs)
     return NormalizedModel(net, info.mean, info.std, dict(arch=arch, dataset=dataset, **kwargs))
 
 # %% ../nbs/02_models.ipynb #200bd097
+def _weights_sha256(state_dict:dict) -> str:
+    "SHA-256 of a `state_dict`: every tensor's name, dtype, shape and bytes."
+    h = hashlib.sha256()
+    for k in sorted(state_dict):
+        t = state_dict[k].detach().cpu().contiguous()
+        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
 def save_model(model:NormalizedModel, path) -> Path:
-    "Save `model`'s `get_model` config and weights to `path`, loadable with `load_model`."
+    "Save `model`'s `get_model` config, weights and their SHA-256 to `path`, whole or not at all; loadable with `load_model`."
     model = unwrap_model(model)
-    if not hasattr(model, 'config'): raise TypeError(f"save_model needs a model built by get_model (with a .config), got {type(model).__name__}")
-    (path := Path(path)).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({'config': model.config, 'state_dict': model.state_dict()}, path)
-    return path
+    if not isinstance(getattr(model, 'config', None), dict):
+        raise TypeError(f"save_model needs a model built by get_model (with a .config), got {type(model).__name__}")
+    path = check_path(path, 'path')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = model.state_dict()
+    ckpt = {'config': model.config, 'state_dict': state, 'sha256': _weights_sha256(state)}
+    return write_atomically(path, lambda tmp: torch.save(ckpt, tmp))
 
 def read_checkpoint(path, map_location='cpu'):
     "`torch.load(path, weights_only=True)`: tensors and plain containers only; a truncated or corrupt file is a clear `ValueError`."
     path = Path(path)
+    if isinstance(map_location, (str, torch.device)): check_device(map_location, 'map_location')
     if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path}")
     try: return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:   # a damaged file fails in many ways: RuntimeError, UnpicklingError, EOFError, IndexError...
@@ -158,11 +187,35 @@ def read_checkpoint(path, map_location='cpu'):
         raise ValueError(f"{path} is truncated or corrupt, or not a PyTorch checkpoint ({type(e).__name__}: "
                          f"{str(e).split('. ')[0][:200]}); write it again") from e
 
+# %% ../nbs/02_models.ipynb #9a3e5c71
+def _check_weights(path, config:dict, state:dict, expected:dict):
+    "Refuse, naming `path`, a `state` whose tensors are not exactly the `expected` ones of the network `config` builds."
+    missing, extra = [k for k in expected if k not in state], [k for k in state if k not in expected]
+    shapes = [f"{k} is {tuple(state[k].shape)} there, {tuple(v.shape)} in the network" for k, v in expected.items()
+              if k in state and state[k].shape != v.shape]
+    problems = ([f"tensors missing: {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}"] if missing else []) + \
+               ([f"tensors the network does not have: {', '.join(extra[:4])}{' ...' if len(extra) > 4 else ''}"] if extra else []) + shapes[:4]
+    if not problems and not all(torch.allclose(state[k].float().cpu(), expected[k]) for k in ('normalize.mean', 'normalize.std')):
+        problems = [f"its weights normalize with mean {state['normalize.mean'].flatten().tolist()}, not with the statistics of dataset={config['dataset']!r}"]
+    if problems: raise ValueError(f"{path} does not fit its config {config}: " + '; '.join(problems) +
+                                  ". Was it written for another architecture or dataset? Write it again with save_model")
+
 def load_model(path, map_location='cpu') -> NormalizedModel:
-    "Rebuild the model saved at `path` (no pickled code is run) and return it in eval mode."
+    "Rebuild the model saved at `path` (no pickled code is run), with its weights verified, and return it in eval mode."
     ckpt = read_checkpoint(path, map_location)
     if not (isinstance(ckpt, dict) and {'config', 'state_dict'} <= set(ckpt)):
         raise ValueError(f"{path} is not a checkpoint written by save_model (expected the keys 'config' and 'state_dict')")
-    model = get_model(**ckpt['config'])
-    model.load_state_dict(ckpt['state_dict'])
+    config, state = ckpt['config'], ckpt['state_dict']
+    if not (isinstance(config, dict) and {'arch', 'dataset'} <= set(config)):
+        raise ValueError(f"{path} has config={config!r}; expected a dict with at least 'arch' and 'dataset', the arguments of get_model")
+    if not (isinstance(state, dict) and all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items())):
+        raise ValueError(f"{path} has a state_dict that is not a dict of tensors by name")
+    try: model = get_model(**config)
+    except (TypeError, ValueError) as e: raise ValueError(f"{path} has a config that get_model refuses: {e}") from None
+    _check_weights(path, config, state, model.state_dict())
+    if ckpt.get('sha256') is None:
+        raise ValueError(f"{path} holds no SHA-256 of its weights, so they cannot be verified; it was not written by this save_model")
+    if _weights_sha256(state) != ckpt['sha256']:
+        raise ValueError(f"{path} is corrupt: its weights do not match the SHA-256 saved with them; write it again")
+    model.load_state_dict(state)
     return model.eval()

@@ -1,4 +1,5 @@
 "The `spat_nb_check` console script, as a user runs it."
+import os
 import shutil
 import subprocess
 import sys
@@ -30,9 +31,33 @@ def test_trains_reports_and_saves(tmp_path):
     (['--epochs', '0'], 'epochs=0 is out of range'),
     (['--bs', '-3'], 'bs=-3 is out of range'),
     (['--dataset', 'cifar10'], "invalid choice: 'cifar10'"),
+    (['--lr', 'nan'], '--lr=nan is out of range; expected a float > 0'),
+    (['--lr', '0'], '--lr=0.0 is out of range'),
+    (['--lr=-inf'], '--lr=-inf is out of range'),
+    (['--seed', '-1'], '--seed=-1 is out of range'),
+    (['--save', '/proc/spat/m.pth'], "--save='/proc/spat/m.pth' is not writable"),
 ])
 def test_bad_arguments_exit_2_with_one_line(args, message):
     res = run(*args)
     assert res.returncode == 2
     assert message in res.stderr
     assert 'Traceback' not in res.stderr
+    assert 'clean accuracy' not in res.stdout and 'epoch' not in res.stdout   # refused before any training
+
+
+def test_save_to_a_folder_or_a_read_only_one_is_refused_before_training(tmp_path):
+    for save in (str(tmp_path), f'{tmp_path}/models/'):
+        res = run('--save', save)
+        assert res.returncode == 2 and f"--save={save!r} is a folder; expected a file path" in res.stderr, res.stderr
+    read_only = tmp_path/'read_only'
+    read_only.mkdir(mode=0o555)
+    if os.access(read_only, os.W_OK): pytest.skip("this user can write to a read-only folder (root)")
+    res = run('--save', str(read_only/'m.pth'))
+    assert res.returncode == 2 and 'Traceback' not in res.stderr and 'clean accuracy' not in res.stdout
+    assert f"--save='{read_only/'m.pth'}' is not writable (Permission denied)" in res.stderr
+
+
+def test_a_training_that_diverges_is_an_error_not_an_accuracy():
+    res = run('--dataset', 'digits', '--epochs', '1', '--lr', '1e6')
+    assert res.returncode == 2 and 'Traceback' not in res.stderr
+    assert 'spat_nb_check: error: training diverged' in res.stderr and 'clean accuracy' not in res.stdout

@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from spat_nb.data import get_dls
@@ -49,7 +50,7 @@ def test_cifar_recipe_runs_on_the_fixture(tmp_path):
     from spat_nb.testing import write_cifar_fixture
     write_cifar_fixture(tmp_path, 'cifar10', n_per_file=20)
     res = subprocess.run([exe, '--dataset', 'cifar10', '--data_path', str(tmp_path), '--arch', 'small_cnn', '--epochs', '1',
-                          '--n_eval', '20', '--no_autoattack', '--out', 'r.json', '--method', 'trades'],
+                          '--n_eval', '20', '--no_autoattack', '--out', 'r.json', '--method', 'trades', '--bs', '50'],   # 100 training images
                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     report = json.loads((tmp_path/'r.json').read_text())
@@ -64,3 +65,36 @@ def test_resume_without_a_checkpoint_folder_is_refused_at_once(tmp_path):
     assert res.stderr.strip() == ("spat_train: error: --resume needs the checkpoints' folder of the run to continue; "
                                   "expected --ckpt_dir, or the --save or --out that run was given")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--method', 'spat_trades', '--outer', 'ce'], "--method spat_trades and --outer ce contradict each other"),
+    (['--method', 'pgdat', '--floor', '0.5'], "--floor apply to --method spat only (spat_trades too), not to --method pgdat"),
+    (['--method', 'standard', '--steps', '3'], "--steps set the training attack, and --method standard trains without one"),
+    (['--no_autoattack', '--square_queries', '100'], "--square_queries sets AutoAttack's Square stage, and --no_autoattack skips"),
+    (['--data_path', '.'], "--data_path locates the CIFAR archives, and --dataset mnist5k is bundled"),
+    (['--out', 'same', '--save', 'same'], "--out and --save both name 'same'"),
+    (['--out', 'r.json', '--ckpt_dir', 'r.json'], "--ckpt_dir='r.json' is also the --out file"),
+    (['--save', 'models/'], "--save='models/' is a folder"),
+    (['--lr', 'nan'], "--lr=nan is out of range"),
+    (['--eps', 'inf'], "--eps=inf is out of range"),
+    (['--floor', '-0.5'], "--floor=-0.5 is out of range"),
+    (['--seed', '-1'], "--seed=-1 is out of range"),
+])
+def test_contradictions_and_bad_values_are_refused_at_once(tmp_path, args, message):
+    "One line on stderr, exit code 2, nothing written: before the data is loaded."
+    res = subprocess.run([exe, *args], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 2 and 'Traceback' not in res.stderr, res.stderr[-2000:]
+    assert res.stderr.startswith(f"spat_train: error: {message}"), res.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_with_other_epochs_says_why_and_how_to_continue(tmp_path):
+    first = subprocess.run([exe, '--dataset', 'digits', '--epochs', '1', '--n_eval', '20', '--no_autoattack', '--save', 'm.pth'],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    res = subprocess.run([exe, '--dataset', 'digits', '--epochs', '3', '--n_eval', '20', '--no_autoattack', '--save', 'm.pth', '--resume'],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 2 and 'Traceback' not in res.stderr
+    assert 'epochs=1 there, 3 now' in res.stderr and 'one-cycle schedule' in res.stderr and 'resume with --epochs 1' in res.stderr
+    assert 'no flag that loads saved weights' in res.stderr and 'epoch ' not in res.stdout   # refused before training

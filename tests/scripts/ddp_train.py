@@ -30,11 +30,15 @@ set_seed(0)
 dls = get_dls('mnist5k', bs=32, n_train=256, n_valid=64, device='cpu')
 learn = Learner(dls, get_model('small_cnn', 'mnist5k'), loss_func=nn.CrossEntropyLoss())
 counter = CountImages()
-with learn.distrib_ctx(sync_bn=False):
-    learn.fit_one_cycle(1, 1e-3, cbs=[SPATTRADESCallback(eps=0.1, alpha=0.025, steps=2), counter])
-torch.save({'params': {k: p.detach().clone() for k, p in learn.model.named_parameters()},
-            'n_seen': counter.n, 'labels': torch.cat(counter.labels), 'world_size': torch.distributed.get_world_size()
-            if torch.distributed.is_initialized() else 1}, out_dir/f'rank{rank_distrib()}.pt')
-# accelerate starts the process group and distrib_ctx leaves it open: a gloo group still alive at interpreter exit can
-# abort the process ("terminate called without an active exception"; seen once in a fresh-clone .ci/run, 2026-11-27)
-if torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
+try:
+    with learn.distrib_ctx(sync_bn=False):
+        learn.fit_one_cycle(1, 1e-3, cbs=[SPATTRADESCallback(eps=0.1, alpha=0.025, steps=2), counter])
+    torch.save({'params': {k: p.detach().clone() for k, p in learn.model.named_parameters()},
+                'n_seen': counter.n, 'labels': torch.cat(counter.labels), 'world_size': torch.distributed.get_world_size()
+                if torch.distributed.is_initialized() else 1}, out_dir/f'rank{rank_distrib()}.pt')
+    if torch.distributed.is_initialized(): torch.distributed.barrier()   # no rank closes its connections while the other still uses them
+finally:
+    # accelerate starts the process group and distrib_ctx leaves it open: a gloo group still alive at interpreter exit can
+    # abort the process ("terminate called without an active exception"), so it is closed here, also when training raised
+    # (then the traceback shows, not an abort)
+    if torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
