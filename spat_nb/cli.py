@@ -46,8 +46,10 @@ def _check_trained(learn, lr:float):
 # %% ../nbs/07_cli.ipynb #5c0f1a21
 RECIPES = {  # defaults per dataset family: eps, alpha, steps, epochs, lr, arch
     'digits': dict(eps=0.1, alpha=0.025, steps=7, epochs=3, lr=5e-3, arch='small_cnn'),
+    'fashion_mnist': dict(eps=0.1, alpha=0.025, steps=10, epochs=8, lr=5e-3, arch='small_cnn'),
     'cifar': dict(eps=8/255, alpha=2/255, steps=10, epochs=30, lr=2e-3, arch='preact_resnet18')}
-_DATASETS, _ARCHS = ['mnist5k', 'digits', 'cifar10', 'cifar100'], ['small_cnn', 'preact_resnet18', 'wrn34_10', 'wrn28_10']
+_DATASETS, _ARCHS = ['mnist5k', 'digits', 'fashion_mnist', 'cifar10', 'cifar100'], ['small_cnn', 'preact_resnet18', 'wrn34_10', 'wrn28_10']
+_FROM_FILES = ('fashion_mnist', 'cifar10', 'cifar100')   # the datasets read from files that --data_path locates
 _SPAT_FLAGS = ('outer', 'spat_mask', 'spat_mode', 'floor')   # spat_train's SPAT flags; None: SPATCallback's default
 
 def _contradictions(a:argparse.Namespace):
@@ -61,8 +63,8 @@ def _contradictions(a:argparse.Namespace):
         raise ValueError(f"{', '.join(attack)} set the training attack, and --method standard trains without one; expected no {', '.join(attack)}, or an adversarial --method")
     if a.no_autoattack and a.square_queries is not None:
         raise ValueError("--square_queries sets AutoAttack's Square stage, and --no_autoattack skips AutoAttack; expected one of the two")
-    if a.data_path is not None and not str(a.dataset).startswith('cifar'):
-        raise ValueError(f"--data_path locates the CIFAR archives, and --dataset {a.dataset} is bundled; expected no --data_path, or a CIFAR --dataset")
+    if a.data_path is not None and a.dataset not in _FROM_FILES:
+        raise ValueError(f"--data_path locates the files of {', '.join(_FROM_FILES)}, and --dataset {a.dataset} is bundled; expected no --data_path, or one of those")
 
 def _resolve_flags(flags:dict) -> argparse.Namespace:
     "`spat_train`'s flags with the dataset's recipe filled in where not given, each checked: a `ValueError` names the first bad one."
@@ -73,12 +75,13 @@ def _resolve_flags(flags:dict) -> argparse.Namespace:
     _contradictions(a)
     if a.method == 'spat_trades': a.method, a.outer = 'spat', 'trades'   # the same run as --method spat --outer trades
     if a.method == 'spat': a.outer, a.spat_mask = a.outer or 'ce', a.spat_mask or 'data'
-    recipe = RECIPES['cifar' if a.dataset.startswith('cifar') else 'digits']
+    recipe = RECIPES['cifar' if a.dataset.startswith('cifar') else a.dataset if a.dataset in RECIPES else 'digits']
     for k in ('arch', 'epochs', 'eps', 'steps', 'lr'): setattr(a, k, recipe[k] if getattr(a, k) is None else getattr(a, k))
     a.square_queries = 5000 if a.square_queries is None else a.square_queries
     a.eps = check_float(a.eps, '--eps', 0, 1, low_open=True, unit="pixel units")
     a.alpha = check_float(a.eps / 4 if a.alpha is None else a.alpha, '--alpha', 0, 1, low_open=True, unit="pixel units")
     for k in ('steps', 'n_eval', 'square_queries'): setattr(a, k, check_int(getattr(a, k), f'--{k}', 1))
+    a.n_train = check_int(a.n_train, '--n_train', 10, none_ok=True)   # at least one image per class; the upper bound is checked with the data
     a.floor = None if a.floor is None else check_float(a.floor, '--floor', 0, 1)   # None: SPATCallback's default
     _check_training(a, _DATASETS, _ARCHS)   # last: it creates the folder of --save
     a.out = _output_file(a.out, '--out')
@@ -176,7 +179,7 @@ def _callback_and_config(a:argparse.Namespace):
         spat_config = dict(outer=a.outer, spat_mask=a.spat_mask, spat_mode=cb.attack.weighting.mode, floor=cb.attack.weighting.floor)
     else: cb, spat_config = (None if make_cb is None else make_cb(a.eps, a.alpha, a.steps)), dict.fromkeys(_SPAT_FLAGS)
     return cb, dict(dataset=a.dataset, arch=a.arch, method=a.method, **spat_config, epochs=a.epochs, eps=a.eps, alpha=a.alpha,
-                    steps=a.steps, bs=a.bs, lr=a.lr, seed=a.seed, norm='linf')
+                    steps=a.steps, bs=a.bs, n_train=a.n_train, lr=a.lr, seed=a.seed, norm='linf')
 
 def _evaluate_and_report(learn, a:argparse.Namespace, config:dict, start:float) -> dict:
     "Evaluate the trained model, print its table and flags, and return the report that `--out` writes."
@@ -199,17 +202,18 @@ def _evaluate_and_report(learn, a:argparse.Namespace, config:dict, start:float) 
 @call_parse
 def spat_train(
     dataset:Param("Dataset", str, choices=_DATASETS)='mnist5k',
-    arch:Param("Architecture (default: small_cnn on digits, preact_resnet18 on CIFAR)", str, choices=_ARCHS)=None,
+    arch:Param("Architecture (default: small_cnn on digits and Fashion-MNIST, preact_resnet18 on CIFAR)", str, choices=_ARCHS)=None,
     method:Param("Training method", str, choices=list(METHODS))='spat',
     outer:Param("SPAT's outer loss (default: ce; trades with --method spat_trades)", str, choices=['ce', 'trades'])=None,
     spat_mask:Param("Where SPAT reads 'shared': the class-mean training images (default) or the model's class directions", str, choices=['data', 'model'])=None,
     spat_mode:Param("What SPAT's mask weights: the step sizes and the per-element bound, or the step sizes only (default: budget with --spat_mask data, step with model)", str, choices=['budget', 'step'])=None,
     floor:Param("SPAT's lambda: the weight where the mask is 0, in [0, 1] (default: 0.75 for the data's mask on the budget, else 0.5)", float)=None,
-    epochs:Param("Epochs (default: 3 on digits, 30 on CIFAR)", int)=None,
+    epochs:Param("Epochs (default: 3 on digits, 8 on Fashion-MNIST, 30 on CIFAR)", int)=None,
     eps:Param("Linf budget in pixel units (default: 0.1 on digits, 8/255 on CIFAR)", float)=None,
     alpha:Param("Attack step (default: eps/4)", float)=None,
-    steps:Param("Attack steps (default: 7 on digits, 10 on CIFAR)", int)=None,
+    steps:Param("Attack steps (default: 7 on digits, 10 on Fashion-MNIST and CIFAR)", int)=None,
     bs:Param("Batch size", int)=128,
+    n_train:Param("Train on a stratified subset of this many training images (default: all of them)", int)=None,
     lr:Param("Peak one-cycle learning rate (default: 5e-3 on digits, 2e-3 on CIFAR)", float)=None,
     seed:Param("Random seed", int)=0,
     n_eval:Param("Validation images for the attack rows", int)=100,
@@ -219,7 +223,7 @@ def spat_train(
     save:Param("Save the trained model to this file (load it with load_model)", str)=None,
     resume:Param("Resume from the last checkpoint in the checkpoints' folder (the run's flags, --epochs included)", store_true)=False,
     ckpt_dir:Param("Folder of the per-epoch checkpoints (default: beside --save, else beside --out, else a temporary folder)", str)=None,
-    data_path:Param("Folder holding the CIFAR archives", str)=None,
+    data_path:Param("Folder holding the CIFAR archives or the Fashion-MNIST files", str)=None,
 ):
     "Train a model with SPAT or a baseline, evaluate its robustness, print the table and optionally save results and model."
     a = _resolve_flags(locals())   # every cheap check before the first long step: flags, files, checkpoints' folder, imports, then the data
@@ -229,7 +233,7 @@ def spat_train(
         name = f'{a.dataset}_{a.arch}_{a.method}_seed{a.seed}'
         if resume: _check_resume(folder, name, config)
         start = time.perf_counter()
-        dls = get_dls(a.dataset, bs=a.bs, seed=a.seed, path=None if data_path is None else Path(data_path).expanduser())
+        dls = get_dls(a.dataset, bs=a.bs, seed=a.seed, n_train=a.n_train, path=None if data_path is None else Path(data_path).expanduser())
         check_int(a.bs, '--bs', 1, len(dls.train_ds)); check_int(a.n_eval, '--n_eval', 1, len(dls.valid_ds))   # never silently fewer
         torch.manual_seed(a.seed)
         learn = Learner(dls, get_model(a.arch, a.dataset), loss_func=nn.CrossEntropyLoss(), path='.', model_dir=folder,

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #80452dc3
 from __future__ import annotations
-import hashlib, os, pickle, random, shutil, tarfile, tempfile, warnings
+import gzip, hashlib, os, pickle, random, shutil, tarfile, tempfile, warnings, zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,8 @@ import fastai.vision.data  # registers fastai's image `show_batch`
 from sklearn.model_selection import train_test_split
 
 # %% auto #0
-__all__ = ['DATASETS', 'CIFAR_SOURCES', 'DatasetInfo', 'dataset_info', 'stratified_subset', 'stratified_split', 'load_cifar',
+__all__ = ['DATASETS', 'CIFAR_SOURCES', 'FASHION_MNIST_CLASSES', 'FASHION_MNIST_SHA256', 'FASHION_MNIST_FOLDERS', 'DatasetInfo',
+           'dataset_info', 'stratified_subset', 'stratified_split', 'load_cifar', 'read_idx', 'load_fashion_mnist',
            'pad_crop_flip', 'RandomPadCropFlip', 'InMemoryImages', 'BatchDL', 'ToUnitRange', 'PlainTensors',
            'LabelNames', 'get_dls', 'show_class_grid']
 
@@ -42,6 +43,7 @@ class DatasetInfo:
 DATASETS = {
     'mnist5k':  DatasetInfo('mnist5k', 10, (1, 28, 28), (0.1307,), (0.3081,), 255),
     'digits':   DatasetInfo('digits', 10, (1, 8, 8), (0.3053,), (0.3760,), 16),
+    'fashion_mnist': DatasetInfo('fashion_mnist', 10, (1, 28, 28), (0.2860,), (0.3530,), 255),
     'cifar10':  DatasetInfo('cifar10', 10, (3, 32, 32), (0.4914, 0.4822, 0.4465), (0.2471, 0.2435, 0.2616), 255),
     'cifar100': DatasetInfo('cifar100', 100, (3, 32, 32), (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), 255),
 }
@@ -161,6 +163,59 @@ def load_cifar(name:str, path=None, download:bool=True):
     vocab = list(_read_cifar_file(folder/src['meta'])[src['names_key']])
     return (*_cifar_part(folder, src['train'], src['label_key']), *_cifar_part(folder, src['test'], src['label_key']), vocab)
 
+# %% ../nbs/01_data.ipynb #5506eeed
+FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']
+FASHION_MNIST_SHA256 = {   # of the decompressed IDX bytes of the official files (github.com/zalandoresearch/fashion-mnist)
+    'train-images-idx3-ubyte.gz': 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
+    'train-labels-idx1-ubyte.gz': 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
+    't10k-images-idx3-ubyte.gz':  '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
+    't10k-labels-idx1-ubyte.gz':  '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
+}
+FASHION_MNIST_FOLDERS = ('~/.fastai/data/fashion-mnist', '/usr/share/datasets/fashion-mnist')
+
+def _idx_bytes(fname:Path) -> bytes:
+    "The decompressed bytes of gzipped IDX file `fname`; a damaged or truncated gzip stream is refused with its name."
+    try:
+        with gzip.open(fname, 'rb') as f: return f.read()
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f"{fname} is truncated or corrupt ({type(e).__name__}: {e}); delete it and get the official file again") from e
+
+def read_idx(data:bytes, fname='the IDX data', ndim:int|None=None) -> np.ndarray:
+    "The unsigned-byte array stored in IDX bytes `data` (decompressed), checked: magic number, `ndim` dimensions, exact length."
+    if len(data) < 4 or data[:3] != b'\x00\x00\x08':
+        raise ValueError(f"{fname} is not an IDX file of unsigned bytes: its magic number is {data[:4].hex() or 'missing'}; expected 000008 followed by the number of dimensions")
+    dims = data[3]
+    if ndim is not None and dims != ndim: raise ValueError(f"{fname} holds {dims}-dimensional data; expected {ndim} dimensions")
+    if len(data) < 4 + 4*dims: raise ValueError(f"{fname} is truncated: its header ends after {len(data)} bytes")
+    shape = tuple(int(s) for s in np.frombuffer(data, '>u4', dims, 4))
+    body = memoryview(data)[4 + 4*dims:]
+    if len(body) != int(np.prod(shape)):
+        raise ValueError(f"{fname} holds {len(body)} values after its header; its header announces {shape}, {int(np.prod(shape))} values (truncated, or not the file it claims)")
+    return np.frombuffer(body, np.uint8).reshape(shape)
+
+def _fashion_mnist_folder(path) -> Path:
+    "The folder holding the four Fashion-MNIST files: `path` if given, else the first default folder that holds them all."
+    candidates = [check_path(path, 'path', folder=True)] if path is not None else [Path(p).expanduser() for p in FASHION_MNIST_FOLDERS]
+    for folder in candidates:
+        if all((folder/f).is_file() for f in FASHION_MNIST_SHA256): return folder
+    missing = {str(c): [f for f in FASHION_MNIST_SHA256 if not (c/f).is_file()] for c in candidates}
+    raise FileNotFoundError(
+        "Fashion-MNIST's four files were not found: " + '; '.join(f"{c} lacks {', '.join(m)}" for c, m in missing.items()) +
+        ". Get them with `sudo apt-get install dataset-fashion-mnist` (Debian, Ubuntu: /usr/share/datasets/fashion-mnist), or download "
+        "the four .gz files of https://github.com/zalandoresearch/fashion-mnist (data/fashion/) into ~/.fastai/data/fashion-mnist, or pass path=.")
+
+def load_fashion_mnist(path=None):
+    "Official train and test splits of Fashion-MNIST as uint8 NCHW tensors, with the class names; every file checked against its SHA-256."
+    folder, parts = _fashion_mnist_folder(path), []
+    for fname, sha in FASHION_MNIST_SHA256.items():
+        data = _idx_bytes(folder/fname)
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise ValueError(f"{folder/fname} is not the official file: the SHA-256 of its content is {hashlib.sha256(data).hexdigest()}, expected {sha}")
+        parts.append(read_idx(data, folder/fname, 3 if 'images' in fname else 1))
+    x_train, y_train, x_test, y_test = parts
+    return (torch.from_numpy(x_train.copy())[:, None], torch.from_numpy(y_train.astype(np.int64)),
+            torch.from_numpy(x_test.copy())[:, None], torch.from_numpy(y_test.astype(np.int64)), list(FASHION_MNIST_CLASSES))
+
 # %% ../nbs/01_data.ipynb #8f95f6df
 def pad_crop_flip(x:torch.Tensor,   # batch (N, C, H, W), any dtype
                   dy:torch.Tensor,  # per-image row offset into the padded image, in [0, 2*pad]
@@ -265,8 +320,9 @@ def get_dls(name:str,                 # dataset name, one of `DATASETS`
             valid_pct:float=0.2,      # validation share where there is no official test split
             n_train:int|None=None,    # stratified subset of the training split (None: all of it)
             n_valid:int|None=None,    # stratified subset of the validation split (None: all of it)
-            path=None,                # root folder of the CIFAR files (default: fastai's data folder)
+            path=None,                # folder of the CIFAR archives or the Fashion-MNIST files (default: see below)
             download:bool=True,       # fetch CIFAR when it is not under `path`
+            holdout:bool=False,       # validate on a held-out `valid_pct` of the official training split, not on its test split
             augment:bool|None=None,   # random crop + flip on train (None: on for CIFAR only)
             device=None,              # device the batches are moved to (None: fastai's default device)
             typed:bool=True,          # fastai's TensorImage/TensorCategory (False: plain torch.Tensor batches)
@@ -275,10 +331,17 @@ def get_dls(name:str,                 # dataset name, one of `DATASETS`
     info = dataset_info(name)
     bs, seed = check_int(bs, 'bs', 1), check_int(seed, 'seed', 0)
     download, typed, augment = check_bool(download, 'download'), check_bool(typed, 'typed'), check_bool(augment, 'augment', none_ok=True)
+    official = name in CIFAR_SOURCES or name == 'fashion_mnist'
+    if check_bool(holdout, 'holdout') and not official:
+        raise ValueError(f"holdout=True holds out part of an official training split, and {name} has none (its validation split is already held out); expected holdout=False")
     device = default_device() if device is None else check_device(device)
-    if name in CIFAR_SOURCES:
-        x_train, y_train, x_valid, y_valid, vocab = load_cifar(name, path, download)
+    if official:
+        x_train, y_train, x_valid, y_valid, vocab = load_cifar(name, path, download) if name in CIFAR_SOURCES else load_fashion_mnist(path)
+        if holdout:   # the test split is set aside untouched
+            train_idx, valid_idx = stratified_split(y_train.numpy(), valid_pct, seed)
+            x_train, y_train, x_valid, y_valid = x_train[train_idx], y_train[train_idx], x_train[valid_idx], y_train[valid_idx]
     else:
+        check_arg(path is None, 'path', path, f"None: {name} ships inside an installed package")
         x, y, vocab = _load_mnist5k() if name == 'mnist5k' else _load_digits()
         train_idx, valid_idx = stratified_split(y.numpy(), valid_pct, seed)
         x_train, y_train, x_valid, y_valid = x[train_idx], y[train_idx], x[valid_idx], y[valid_idx]

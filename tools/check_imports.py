@@ -1,11 +1,11 @@
-"""The package's modules import one way: core → data → models → masks → attacks → callbacks → evaluate → cli → testing.
+"""The package's modules import one way: core → data → models → masks → attacks → callbacks → evaluate → study → cli → testing.
 
     python tools/check_imports.py      # prints each module's imports of the package; exits 1 on an import of a module at or above it
 """
 import re, sys
 from pathlib import Path
 
-ORDER = ['core', 'data', 'models', 'masks', 'attacks', 'callbacks', 'evaluate', 'cli', 'testing']
+ORDER = ['core', 'data', 'models', 'masks', 'attacks', 'callbacks', 'evaluate', 'study', 'cli', 'testing']
 ROOT = Path(__file__).resolve().parents[1]/'spat_nb'
 
 def package_imports(module:str) -> set:
