@@ -191,7 +191,8 @@ def _evaluate_and_report(learn, a:argparse.Namespace, config:dict, start:float) 
     print(f"\n{a.method} on {a.dataset} ({a.arch}), {a.epochs} epochs, seed {a.seed}; clean accuracy {full_clean:.4f} on all "
           f"{len(correct)} validation images; attacks on the first {a.n_eval}:")
     print(table.to_string(index=False))
-    print('\n'.join(f"FLAG: {flag}" for flag in results['flags']) or "no gradient-masking flag raised")
+    row_flags = 'flag' in table and table['flag'].astype(bool).any()
+    print('\n'.join(f"FLAG: {flag}" for flag in results['flags']) or ("no evaluation flag raised" + (" beyond the table's flag column" if row_flags else "")))
     return {'config': config, 'n_eval': a.n_eval,
             'results': {'clean': full_clean, **{k: results[k] for k in ('pgd20', 'pgd100', 'cw100', 'autoattack') if k in results},
                         f'clean_first_{a.n_eval}': results['clean']},
@@ -209,12 +210,12 @@ def spat_train(
     spat_mode:Param("What SPAT's mask weights: the step sizes and the per-element bound, or the step sizes only (default: budget with --spat_mask data, step with model)", str, choices=['budget', 'step'])=None,
     floor:Param("SPAT's lambda: the weight where the mask is 0, in [0, 1] (default: 0.75 for the data's mask on the budget, else 0.5)", float)=None,
     epochs:Param("Epochs (default: 3 on digits, 8 on Fashion-MNIST, 30 on CIFAR)", int)=None,
-    eps:Param("Linf budget in pixel units (default: 0.1 on digits, 8/255 on CIFAR)", float)=None,
+    eps:Param("Linf budget in pixel units (default: 0.1 on digits and Fashion-MNIST, 8/255 on CIFAR)", float)=None,
     alpha:Param("Attack step (default: eps/4)", float)=None,
     steps:Param("Attack steps (default: 7 on digits, 10 on Fashion-MNIST and CIFAR)", int)=None,
     bs:Param("Batch size", int)=128,
     n_train:Param("Train on a stratified subset of this many training images (default: all of them)", int)=None,
-    lr:Param("Peak one-cycle learning rate (default: 5e-3 on digits, 2e-3 on CIFAR)", float)=None,
+    lr:Param("Peak one-cycle learning rate (default: 5e-3 on digits and Fashion-MNIST, 2e-3 on CIFAR)", float)=None,
     seed:Param("Random seed", int)=0,
     n_eval:Param("Validation images for the attack rows", int)=100,
     square_queries:Param("Square's query budget inside AutoAttack (default: 5000)", int)=None,

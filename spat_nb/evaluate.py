@@ -557,8 +557,9 @@ def widget(self:BlindLabelling, path:str|Path|None=None):
 
 # %% ../nbs/06_evaluate.ipynb #a41e6b43
 @patch
-def report(self:BlindLabelling) -> dict:
+def report(self:BlindLabelling, control:str|None=None) -> dict:
     "Unblind: each attack's human change rate (with the referee's beside it), a McNemar test for each pair of attacks, and every item's key and labels."
+    check_arg(control is None or control in self.attacks, 'control', control, f"None, or the name of the clean images among {self.attacks}")
     missing = self.missing
     if missing: raise ValueError(f"labels are missing for {len(missing)} of the {self.n_items} items (the first: {missing[:10]}); record them before asking for a report")
     truth = self.y[self._image_of]
@@ -580,6 +581,15 @@ def report(self:BlindLabelling) -> dict:
         table['agreement'] = rate(items['human: changed'] == items['referee: changed'])
     changed = torch.zeros(len(self.attacks), len(self.y), dtype=torch.bool)
     changed[self._attack_of, self._image_of] = human
+    if control is not None:   # the labeller's own misreadings are not the attack's doing: rates among the images read right when clean
+        read_right = ~changed[self.attacks.index(control)]
+        table['clean read right'] = int(read_right.sum())
+        table['human change rate, clean read right'] = pd.Series([changed[k][read_right].float().mean().item() if read_right.any() else np.nan for k in range(len(self.attacks))], index=self.attacks)
+        if self._referee is not None:
+            referee_right = self._referee[0] == self.y
+            referee_changed = torch.zeros_like(changed)
+            referee_changed[self._attack_of, self._image_of] = torch.tensor(items['referee: changed'].to_numpy())
+            table['referee change rate, clean right'] = pd.Series([referee_changed[k][referee_right].float().mean().item() if referee_right.any() else np.nan for k in range(len(self.attacks))], index=self.attacks)
     paired = []
     for (i, a), (j, b) in itertools.combinations(enumerate(self.attacks), 2):
         c = paired_comparison(changed[i], changed[j])   # McNemar's exact test on the images one attack changed and the other did not
