@@ -72,7 +72,7 @@ def test_resume_without_a_checkpoint_folder_is_refused_at_once(tmp_path):
     (['--method', 'pgdat', '--floor', '0.5'], "--floor apply to --method spat only (spat_trades too), not to --method pgdat"),
     (['--method', 'standard', '--steps', '3'], "--steps set the training attack, and --method standard trains without one"),
     (['--no_autoattack', '--square_queries', '100'], "--square_queries sets AutoAttack's Square stage, and --no_autoattack skips"),
-    (['--data_path', '.'], "--data_path locates the CIFAR archives, and --dataset mnist5k is bundled"),
+    (['--data_path', '.'], "--data_path locates the files of fashion_mnist, cifar10, cifar100, and --dataset mnist5k is bundled"),
     (['--out', 'same', '--save', 'same'], "--out and --save both name 'same'"),
     (['--out', 'r.json', '--ckpt_dir', 'r.json'], "--ckpt_dir='r.json' is also the --out file"),
     (['--save', 'models/'], "--save='models/' is a folder"),
