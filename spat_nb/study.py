@@ -84,6 +84,7 @@ def train_study_model(setup:StudySetup, method:str, seed:int, dls):
 
 def evaluate_study_model(model:nn.Module, x:torch.Tensor, y:torch.Tensor, setup:StudySetup, seed:int=0, bs:int=1000) -> dict:
     "Per image: clean and PGD (`pgd_steps` of `pgd_step`, CE, one random start) on the first `n_pgd`; AutoAttack's stages on the first `n_aa`."
+    check_int(setup.n_pgd, 'setup.n_pgd', 1, len(x))   # a label saying 10,000 images must not sit on fewer
     x, y = x[:setup.n_pgd], y[:setup.n_pgd]
     clean = correct_predictions(model, x, y, bs)
     torch.manual_seed(seed)
@@ -94,23 +95,35 @@ def evaluate_study_model(model:nn.Module, x:torch.Tensor, y:torch.Tensor, setup:
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #06778e14
 def study_referee(setup:StudySetup, dls, path, seed:int=100, log=print) -> nn.Module:
-    "The referee: `lenet` with PGD-AT at the study's budget, trained on the study's training images except the `n_judged` it judges; saved at `path` once, loaded after."
-    path = check_path(path, 'path')
-    if path.exists(): return load_model(path).eval()
+    "The referee: `lenet` with PGD-AT at the study's budget and warm-up share, trained on the study's training images except the `n_judged` it judges; saved at `path` once, loaded after."
+    path, settings = check_path(path, 'path'), _referee_settings(setup, seed)
+    if path.exists():
+        saved = json.loads(path.with_suffix('.json').read_text()) if path.with_suffix('.json').exists() else {}
+        differ = sorted(k for k in settings if saved.get(k) != settings[k])
+        if differ: raise ValueError(f"the referee at {path} was not trained under this setup and seed (its {path.with_suffix('.json').name} differs in "
+                                    f"{', '.join(differ)}); expected the referee of these settings: delete it to train a new one, or use another results file")
+        return load_model(path).eval()
     train = dls.train_ds
     unjudged = InMemoryImages(train.images[setup.n_judged:], train.labels[setup.n_judged:], train.vocab, train.info, 0)
     referee_dls = DataLoaders(dls.train.new(dataset=unjudged), dls.valid, device=dls.device)
+    warmup = setup.warmup * setup.referee_epochs / setup.epochs   # the study's warm-up, as a share of training
     set_seed(seed)
     learn = Learner(referee_dls, get_model('lenet', setup.dataset), loss_func=nn.CrossEntropyLoss(), cbs=EpochSeed(seed))
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(setup.referee_epochs, setup.lr, cbs=PGDATCallback(setup.eps, setup.alpha, setup.steps))
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(setup.referee_epochs, setup.lr, cbs=PGDATCallback(setup.eps, setup.alpha, setup.steps, eps_warmup=warmup))
     referee = learn.model.eval()
     x, y = dls.valid_ds.images[:setup.n_aa].float() / dls.valid_ds.info.pixel_max, dls.valid_ds.labels[:setup.n_aa]
     torch.manual_seed(seed)
     robust = correct_predictions(referee, pgd(referee, x, y, setup.eps, setup.pgd_step, setup.pgd_steps), y)
-    log(f"referee (lenet, PGD-AT at eps {setup.eps:g}, {setup.referee_epochs} epochs on {len(unjudged):,} training images, seed {seed}): "
-        f"clean {correct_predictions(referee, x, y).float().mean():.3f}, PGD-{setup.pgd_steps} {robust.float().mean():.3f} on the first {len(y):,} validation images")
+    log(f"referee (lenet, PGD-AT at eps {setup.eps:g}, {setup.referee_epochs} epochs{f' ({warmup:g} of warm-up)' if warmup else ''} on {len(unjudged):,} training images, seed {seed}): "
+        f"clean {correct_predictions(referee, x, y).float().mean():.3f}, PGD-{setup.pgd_steps} (step {setup.pgd_step:g}, 1 start) {robust.float().mean():.3f} on the first {len(y):,} validation images")
     save_model(referee, path)
+    write_atomically(path.with_suffix('.json'), lambda tmp: tmp.write_text(json.dumps(settings, indent=1)))
     return referee
+
+def _referee_settings(setup:StudySetup, seed:int) -> dict:
+    "What decides a study's referee: the data it trains on and its training recipe."
+    return {'arch': 'lenet', 'seed': seed, **{k: getattr(setup, k) for k in ('dataset', 'n_train', 'n_judged', 'eps', 'alpha', 'steps', 'lr', 'bs', 'referee_epochs')},
+            'warmup': setup.warmup * setup.referee_epochs / setup.epochs}
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #6e389552
 def _bits(booleans:torch.Tensor) -> str: return np.packbits(booleans.cpu().numpy()).tobytes().hex()
@@ -173,18 +186,27 @@ def run_study(setup:StudySetup, results, methods=tuple(STUDY_METHODS), seeds=(0,
     return study_runs(results)
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #2c9b808d
-def _study_columns(setup:StudySetup, n_pgd:int) -> dict:
-    "The table's names for the per-image keys, each naming its attack, budget, steps, starts and images."
+def _study_columns(setup:StudySetup) -> dict:
+    "The table's names for the per-image keys, each naming its attack, steps, starts and images (the index names the budget)."
     pgd = f"PGD-{setup.pgd_steps} (CE, step {setup.pgd_step:g}, 1 start)"
-    aa = f"AutoAttack (APGD-CE, APGD-T, Square {setup.square_queries:,})"
-    return {'clean': f"clean (n={n_pgd:,})", 'pgd': f"{pgd} (n={n_pgd:,})", 'pgd_aa': f"{pgd} (first {setup.n_aa:,})",
+    aa = f"AutoAttack (APGD-CE 100, APGD-T 9×100, Square {setup.square_queries:,}; 1 start each)"
+    return {'clean': f"clean (n={setup.n_pgd:,})", 'pgd': f"{pgd} (n={setup.n_pgd:,})", 'pgd_aa': f"{pgd} (first {setup.n_aa:,})",
             'autoattack': f"{aa} (first {setup.n_aa:,})", 'worst': f"worst of both (first {setup.n_aa:,})"}
+
+def _check_runs(runs:list, setup:StudySetup) -> list:
+    "`runs` as `study_runs` returns them, made under `setup`: at least one, each evaluated on the setup's numbers of images."
+    check_arg(isinstance(runs, list) and len(runs) > 0, 'runs', f"{len(runs) if isinstance(runs, list) else type(runs).__name__} runs", "a non-empty list of runs, as study_runs returns")
+    want = {'clean': setup.n_pgd, 'pgd': setup.n_pgd, 'apgd_ce': setup.n_aa, 'apgd_t': setup.n_aa, 'autoattack': setup.n_aa}
+    for r in runs:
+        if r['n'] != want: raise ValueError(f"run {r['method']!r} seed {r['seed']} was evaluated on {r['n']} images, not under this setup ({want}); "
+                                            "expected the StudySetup that made the runs")
+    return runs
 
 def study_table(runs:list, setup:StudySetup, flag_threshold:float=0.05) -> pd.DataFrame:
     "Mean ± std over seeds per method, at the setup's l-inf eps; `flag` counts the seeds whose PGD accuracy on the AutoAttack images exceeds AutoAttack's by more than `flag_threshold`."
-    names, rows, flags = _study_columns(setup, runs[0]['n']['pgd']), [], {}
-    for r in runs:
-        p, a, k = r['per_image']['pgd'][:setup.n_aa], r['per_image']['autoattack'], setup.n_aa
+    names, rows, flags = _study_columns(setup), [], {}
+    for r in _check_runs(runs, setup):
+        p, a = r['per_image']['pgd'][:setup.n_aa], r['per_image']['autoattack']
         rows.append({'method': r['method'], names['clean']: r['accuracy']['clean'], names['pgd']: r['accuracy']['pgd'],
                      names['pgd_aa']: p.float().mean().item(), names['autoattack']: a.float().mean().item(), names['worst']: (p & a).float().mean().item(),
                      'train time (s)': r['train_s'], 'semantic change': r['semantic_change']})
