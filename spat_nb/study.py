@@ -146,9 +146,9 @@ def _open_results(path:Path, setup:StudySetup) -> dict:
     return store
 
 def study_runs(path) -> list:
-    "The runs stored in a study's results file, each with its per-image booleans unpacked into tensors."
+    "The runs stored in a study's results file, each with the setup it was made under and its per-image booleans unpacked into tensors."
     store = _read_results(check_path(path, 'path'))
-    return [{**r, 'per_image': {k: _unbits(v, r['n'][k]) for k, v in r['per_image'].items()}} for r in store['runs']]
+    return [{**r, 'setup': store['setup'], 'per_image': {k: _unbits(v, r['n'][k]) for k, v in r['per_image'].items()}} for r in store['runs']]
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #c45ef98a
 def run_study(setup:StudySetup, results, methods=tuple(STUDY_METHODS), seeds=(0, 1, 2), log=print) -> list:
@@ -194,12 +194,15 @@ def _study_columns(setup:StudySetup) -> dict:
             'autoattack': f"{aa} (first {setup.n_aa:,})", 'worst': f"worst of both (first {setup.n_aa:,})"}
 
 def _check_runs(runs:list, setup:StudySetup) -> list:
-    "`runs` as `study_runs` returns them, made under `setup`: at least one, each evaluated on the setup's numbers of images."
+    "`runs` as `study_runs` returns them, at least one, each made under `setup`."
     check_arg(isinstance(runs, list) and len(runs) > 0, 'runs', f"{len(runs) if isinstance(runs, list) else type(runs).__name__} runs", "a non-empty list of runs, as study_runs returns")
-    want = {'clean': setup.n_pgd, 'pgd': setup.n_pgd, 'apgd_ce': setup.n_aa, 'apgd_t': setup.n_aa, 'autoattack': setup.n_aa}
+    want = asdict(setup)
     for r in runs:
-        if r['n'] != want: raise ValueError(f"run {r['method']!r} seed {r['seed']} was evaluated on {r['n']} images, not under this setup ({want}); "
-                                            "expected the StudySetup that made the runs")
+        made = r.get('setup', {})
+        if made != want:
+            differ = sorted(k for k in want if made.get(k) != want[k])
+            raise ValueError(f"run {r['method']!r} seed {r['seed']} was made under another setup (it differs in {', '.join(differ)}); "
+                             "expected the StudySetup that made the runs")
     return runs
 
 def study_table(runs:list, setup:StudySetup, flag_threshold:float=0.05) -> pd.DataFrame:
