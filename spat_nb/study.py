@@ -94,12 +94,16 @@ def evaluate_study_model(model:nn.Module, x:torch.Tensor, y:torch.Tensor, setup:
             'apgd_ce': stages['APGD-CE'], 'apgd_t': stages['APGD-T'], 'autoattack': stages['Square']}
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #06778e14
+def _differing(saved:dict, expected:dict) -> list:
+    "The keys of `expected` whose values `saved` does not hold: what makes a saved referee or run another setup's."
+    return sorted(k for k in expected if saved.get(k) != expected[k])
+
 def study_referee(setup:StudySetup, dls, path, seed:int=100, log=print) -> nn.Module:
     "The referee: `lenet` with PGD-AT at the study's budget and warm-up share, trained on the study's training images except the `n_judged` it judges; saved at `path` once, loaded after."
     path, settings = check_path(path, 'path'), _referee_settings(setup, seed)
     if path.exists():
         saved = json.loads(path.with_suffix('.json').read_text()) if path.with_suffix('.json').exists() else {}
-        differ = sorted(k for k in settings if saved.get(k) != settings[k])
+        differ = _differing(saved, settings)
         if differ: raise ValueError(f"the referee at {path} was not trained under this setup and seed (its {path.with_suffix('.json').name} differs in "
                                     f"{', '.join(differ)}); expected the referee of these settings: delete it to train a new one, or use another results file")
         return load_model(path).eval()
@@ -141,7 +145,7 @@ def _open_results(path:Path, setup:StudySetup) -> dict:
     if not path.exists(): return {'setup': asdict(setup), 'runs': []}
     store = _read_results(path)
     if store.get('setup') != asdict(setup):
-        differ = sorted(k for k in asdict(setup) if store.get('setup', {}).get(k) != asdict(setup)[k])
+        differ = _differing(store.get('setup', {}), asdict(setup))
         raise ValueError(f"{path} holds runs of another setup (it differs in {', '.join(differ)}); expected the same StudySetup, or a new results file")
     return store
 
@@ -196,13 +200,10 @@ def _study_columns(setup:StudySetup) -> dict:
 def _check_runs(runs:list, setup:StudySetup) -> list:
     "`runs` as `study_runs` returns them, at least one, each made under `setup`."
     check_arg(isinstance(runs, list) and len(runs) > 0, 'runs', f"{len(runs) if isinstance(runs, list) else type(runs).__name__} runs", "a non-empty list of runs, as study_runs returns")
-    want = asdict(setup)
     for r in runs:
-        made = r.get('setup', {})
-        if made != want:
-            differ = sorted(k for k in want if made.get(k) != want[k])
-            raise ValueError(f"run {r['method']!r} seed {r['seed']} was made under another setup (it differs in {', '.join(differ)}); "
-                             "expected the StudySetup that made the runs")
+        differ = _differing(r.get('setup', {}), asdict(setup))
+        if differ: raise ValueError(f"run {r['method']!r} seed {r['seed']} was made under another setup (it differs in {', '.join(differ)}); "
+                                    "expected the StudySetup that made the runs")
     return runs
 
 def study_table(runs:list, setup:StudySetup, flag_threshold:float=0.05) -> pd.DataFrame:
