@@ -190,10 +190,14 @@ def run_study(setup:StudySetup, results, methods=tuple(STUDY_METHODS), seeds=(0,
     return study_runs(results)
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #2c9b808d
+def _attack_names(setup:StudySetup) -> dict:
+    "The study's attacks as tables name them: attack, loss, steps and starts (the budget is the setup's l-inf eps)."
+    return {'clean': 'clean', 'pgd': f"PGD-{setup.pgd_steps} (CE, step {setup.pgd_step:g}, 1 start)",
+            'autoattack': f"AutoAttack (APGD-CE 100, APGD-T 9×100, Square {setup.square_queries:,}; 1 start each)"}
+
 def _study_columns(setup:StudySetup) -> dict:
     "The table's names for the per-image keys, each naming its attack, steps, starts and images (the index names the budget)."
-    pgd = f"PGD-{setup.pgd_steps} (CE, step {setup.pgd_step:g}, 1 start)"
-    aa = f"AutoAttack (APGD-CE 100, APGD-T 9×100, Square {setup.square_queries:,}; 1 start each)"
+    pgd, aa = _attack_names(setup)['pgd'], _attack_names(setup)['autoattack']
     return {'clean': f"clean (n={setup.n_pgd:,})", 'pgd': f"{pgd} (n={setup.n_pgd:,})", 'pgd_aa': f"{pgd} (first {setup.n_aa:,})",
             'autoattack': f"{aa} (first {setup.n_aa:,})", 'worst': f"worst of both (first {setup.n_aa:,})"}
 
@@ -218,6 +222,7 @@ def study_table(runs:list, setup:StudySetup, flag_threshold:float=0.05) -> pd.Da
     frame = pd.DataFrame(rows)
     columns = [c for c in frame.columns if c != 'method']
     stats = frame.groupby('method', sort=False)[columns].agg(['mean', 'std', 'count'])
+    stats = stats.loc[sorted(stats.index, key=list(STUDY_METHODS).index)]   # the methods in STUDY_METHODS's order, whatever order the runs ran in
     def cell(c, m, s):
         digits = 1 if 'time' in c else 3
         return '—' if np.isnan(m) else f"{m:.{digits}f} ± {'—' if np.isnan(s) else f'{s:.{digits}f}'}"
@@ -229,17 +234,21 @@ def study_table(runs:list, setup:StudySetup, flag_threshold:float=0.05) -> pd.Da
 # %% ../nbs/12_study_fashion_mnist.ipynb #a8165234
 def paired_study_comparison(runs:list, a:str='SPAT (CE)', b:str='PGD-AT') -> pd.DataFrame:
     "Method `a` against `b` seed by seed on the same images (McNemar: do these two *models* differ?), then the spread of the per-seed differences (do the *methods* differ?)."
+    setup = StudySetup(**runs[0]['setup']) if isinstance(runs, list) and runs else None
+    _check_runs(runs, setup)   # one setup for all: the same images, attacks and budget
     by = {(r['method'], r['seed']): r for r in runs}
     seeds = sorted(s for m, s in by if m == a and (b, s) in by)
     check_arg(len(seeds) > 0, 'runs', f"{len(runs)} runs", f"runs of both {a!r} and {b!r} under at least one common seed")
+    names = _attack_names(setup)
     rows = []
-    for key, name in [('clean', 'clean'), ('pgd', 'PGD'), ('autoattack', 'AutoAttack')]:
+    for key in ('clean', 'pgd', 'autoattack'):
         diffs = []
         for s in seeds:
             c = paired_comparison(by[a, s]['per_image'][key], by[b, s]['per_image'][key])
             diffs.append(c['difference'])
-            rows.append({'attack': name, 'seed': str(s), 'n': c['n'], a: c['accuracy a'], b: c['accuracy b'], 'difference': c['difference'],
+            rows.append({'attack': names[key], 'seed': str(s), 'n': c['n'], a: c['accuracy a'], b: c['accuracy b'], 'difference': c['difference'],
                          f'only {a}': c['only a'], f'only {b}': c['only b'], 'McNemar p': c['p-value']})
-        rows.append({'attack': name, 'seed': f"mean ± std of {len(seeds)}", 'difference': float(np.mean(diffs)),
+        rows.append({'attack': names[key], 'seed': f"mean ± std of {len(seeds)}", 'difference': float(np.mean(diffs)),
                      'difference std': float(np.std(diffs, ddof=1)) if len(diffs) > 1 else np.nan, f'seeds {a} ahead': int(sum(d > 0 for d in diffs))})
-    return pd.DataFrame(rows)
+    counts = ['n', f'only {a}', f'only {b}', f'seeds {a} ahead']   # counts stay integers; a summary row has none per seed
+    return pd.DataFrame(rows).astype({k: 'Int64' for k in counts})
