@@ -17,7 +17,7 @@ from scipy.stats import binomtest
 
 from .attacks import Attack
 from .core import check_arg, check_bool, check_float, check_images, check_int, check_labels, check_path
-from .core import describe, checked_forward, check_logits, correct_predictions, eval_mode, unwrap_model, write_atomically
+from .core import describe, checked_forward, check_logits, correct_predictions, eval_mode, attack_guard, unwrap_model, write_atomically
 from .models import _weights_sha256
 
 # %% auto #0
@@ -43,11 +43,17 @@ def autoattack_art(model, x, y, eps:float, norm:str='linf', n_targets:int=9, squ
     eps = check_float(eps, 'eps', 0, 1 if norm == 'linf' else None, low_open=True, unit="pixel units")
     n_targets, square_queries = check_int(n_targets, 'n_targets', 0), check_int(square_queries, 'square_queries', 1)
     bs, seed, x = check_int(bs, 'bs', 1), check_int(seed, 'seed', 0), check_images(x)
-    y = check_labels(y, _n_classes(model, x), batch=len(x))
+    check_arg(isinstance(model, nn.Module), 'model', type(model).__name__, "a torch.nn.Module taking [0, 1] images")
+    with attack_guard(unwrap_model(model)) as model:   # ART takes input gradients only: weights, their gradients, BatchNorm statistics and the mode stay the caller's
+        n_classes = _n_classes(model, x)
+        return _autoattack_stages(model, x, check_labels(y, n_classes, batch=len(x)), eps, norm, n_targets, square_queries, bs, seed, n_classes)
+
+def _autoattack_stages(model, x, y, eps, norm, n_targets, square_queries, bs, seed, n_classes):
+    "`autoattack_art`'s three stages, on checked inputs and a model in eval mode."
     from art.attacks.evasion import AutoProjectedGradientDescent, SquareAttack
     from art.estimators.classification import PyTorchClassifier
     art_norm = np.inf if norm == 'linf' else 2
-    clf = PyTorchClassifier(model, loss=nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]), nb_classes=model(x[:1]).shape[1],
+    clf = PyTorchClassifier(model, loss=nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]), nb_classes=n_classes,
                             clip_values=(0., 1.), device_type='gpu' if x.is_cuda else 'cpu')
     robust = correct_predictions(model, x, y, bs)
     def run(attack, targets=None):

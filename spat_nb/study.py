@@ -5,7 +5,7 @@
 # %% ../nbs/12_study_fashion_mnist.ipynb #9c5be827
 from __future__ import annotations
 import json, time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 
 from .core import check_arg, check_float, check_int, check_path, correct_predictions, write_atomically
-from .data import InMemoryImages, dataset_info, get_dls   # first: it imports fastai with its deprecation warning quieted
+from .data import DATASETS, InMemoryImages, get_dls   # first: it imports fastai with its deprecation warning quieted
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.callback.schedule import fit_one_cycle
@@ -60,7 +60,8 @@ class StudySetup:
     n_judged: int = 1_000        # training images whose training-attack versions the referee judges
     referee_epochs: int = 4      # the referee's PGD-AT epochs
     def __post_init__(self):
-        dataset_info(self.dataset); check_arg(self.arch in ARCHS, 'arch', self.arch, f"one of: {', '.join(ARCHS)}")
+        check_arg(isinstance(self.dataset, str) and self.dataset in DATASETS, 'dataset', self.dataset, f"one of: {', '.join(DATASETS)}")
+        check_arg(self.arch in ARCHS, 'arch', self.arch, f"one of: {', '.join(ARCHS)}")
         check_int(self.n_train, 'n_train', 10, none_ok=True)
         for k in ('steps', 'epochs', 'bs', 'n_pgd', 'pgd_steps', 'n_aa', 'square_queries', 'n_judged', 'referee_epochs'): check_int(getattr(self, k), k, 1)
         if self.n_train is not None: check_int(self.n_judged, 'n_judged', 1, self.n_train - 10)   # the referee trains on the rest
@@ -115,7 +116,8 @@ def study_referee(setup:StudySetup, dls, path, seed:int=100, log=print) -> nn.Mo
     learn = Learner(referee_dls, get_model('lenet', setup.dataset), loss_func=nn.CrossEntropyLoss(), cbs=EpochSeed(seed))
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(setup.referee_epochs, setup.lr, cbs=PGDATCallback(setup.eps, setup.alpha, setup.steps, eps_warmup=warmup))
     referee = learn.model.eval()
-    x, y = dls.valid_ds.images[:setup.n_aa].float() / dls.valid_ds.info.pixel_max, dls.valid_ds.labels[:setup.n_aa]
+    x = (dls.valid_ds.images[:setup.n_aa].float() / dls.valid_ds.info.pixel_max).to(dls.device)
+    y = dls.valid_ds.labels[:setup.n_aa].to(dls.device)
     torch.manual_seed(seed)
     robust = correct_predictions(referee, pgd(referee, x, y, setup.eps, setup.pgd_step, setup.pgd_steps), y)
     log(f"referee (lenet, PGD-AT at eps {setup.eps:g}, {setup.referee_epochs} epochs{f' ({warmup:g} of warm-up)' if warmup else ''} on {len(unjudged):,} training images, seed {seed}): "
@@ -158,13 +160,16 @@ def study_runs(path) -> list:
 def run_study(setup:StudySetup, results, methods=tuple(STUDY_METHODS), seeds=(0, 1, 2), log=print) -> list:
     "Train and evaluate every method under every seed, saving each run to the JSON file `results` as it completes; runs already there are skipped."
     results = check_path(results, 'results')
+    check_arg(isinstance(methods, (list, tuple)) and len(methods) > 0, 'methods', methods, "a non-empty tuple of names from STUDY_METHODS")
     for m in methods: check_arg(m in STUDY_METHODS, 'methods', m, f"names from: {', '.join(STUDY_METHODS)}")
-    seeds = [check_int(s, 'seeds', 0) for s in seeds]
+    check_arg(isinstance(seeds, (list, tuple)) and len(seeds) > 0, 'seeds', seeds, "a non-empty tuple of integer seeds")
+    seeds = [check_int(s, 'seeds', 0, 2**32 - 1) for s in seeds]
     store = _open_results(results, setup)   # cheap checks first: a mismatched file is refused before any training
     done = {(r['method'], r['seed']) for r in store['runs']}
     if all((m, s) in done for s in seeds for m in methods): return study_runs(results)
     dls = study_data(setup)
     info, valid = dls.valid_ds.info, dls.valid_ds
+    check_int(setup.n_pgd, 'setup.n_pgd', 1, len(valid))   # before the referee and the first model train
     x_test, y_test = valid.images.float() / info.pixel_max, valid.labels
     x_judge, y_judge = dls.train_ds.images[:setup.n_judged].float() / info.pixel_max, dls.train_ds.labels[:setup.n_judged]
     referee = study_referee(setup, dls, results.with_name(results.stem + '_referee.pth'), log=log)
@@ -172,6 +177,7 @@ def run_study(setup:StudySetup, results, methods=tuple(STUDY_METHODS), seeds=(0,
     if store.setdefault('referee_sha256', referee_sha256) != referee_sha256:   # every run's semantic change judged by one referee
         raise ValueError(f"the referee beside {results} is not the one that judged its runs (weights SHA-256 {referee_sha256[:12]}…, "
                          f"the runs' {store['referee_sha256'][:12]}…); expected the referee saved with those runs")
+    names = _attack_names(setup)
     for seed in seeds:
         for method in methods:
             if (method, seed) in done: continue
@@ -185,21 +191,24 @@ def run_study(setup:StudySetup, results, methods=tuple(STUDY_METHODS), seeds=(0,
                    'per_image': {k: _bits(v) for k, v in per_image.items()}, 'device': str(dls.device), 'torch': torch.__version__}
             store['runs'].append(run)
             write_atomically(results, lambda tmp: tmp.write_text(json.dumps(store, indent=1)))
-            log(f"seed {seed} {method:19s} clean {run['accuracy']['clean']:.3f}  PGD-{setup.pgd_steps} {run['accuracy']['pgd']:.3f}  "
-                f"AutoAttack {run['accuracy']['autoattack']:.3f}  semantic change {semantic:.3f}  train {seconds:.0f}s  eval {run['eval_s']:.0f}s")
+            log(f"seed {seed} {method:19s} l-inf eps {setup.eps:g}: clean {run['accuracy']['clean']:.3f}  {names['pgd']} {run['accuracy']['pgd']:.3f} (n={setup.n_pgd:,})  "
+                f"AutoAttack {run['accuracy']['autoattack']:.3f} (first {setup.n_aa:,})  semantic change {semantic:.3f}  train {seconds:.0f}s  eval {run['eval_s']:.0f}s")
     return study_runs(results)
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #2c9b808d
 def _attack_names(setup:StudySetup) -> dict:
     "The study's attacks as tables name them: attack, loss, steps and starts (the budget is the setup's l-inf eps)."
-    return {'clean': 'clean', 'pgd': f"PGD-{setup.pgd_steps} (CE, step {setup.pgd_step:g}, 1 start)",
-            'autoattack': f"AutoAttack (APGD-CE 100, APGD-T 9×100, Square {setup.square_queries:,}; 1 start each)"}
+    stages = {'apgd_ce': 'APGD-CE 100', 'apgd_t': 'APGD-T 9×100', 'square': f"Square {setup.square_queries:,}"}
+    return {'clean': 'clean', 'pgd': f"PGD-{setup.pgd_steps} (CE, step {setup.pgd_step:g}, 1 start)", **stages,
+            'autoattack': f"AutoAttack ({', '.join(stages.values())}; 1 start each)"}
 
 def _study_columns(setup:StudySetup) -> dict:
     "The table's names for the per-image keys, each naming its attack, steps, starts and images (the index names the budget)."
     pgd, aa = _attack_names(setup)['pgd'], _attack_names(setup)['autoattack']
     return {'clean': f"clean (n={setup.n_pgd:,})", 'pgd': f"{pgd} (n={setup.n_pgd:,})", 'pgd_aa': f"{pgd} (first {setup.n_aa:,})",
-            'autoattack': f"{aa} (first {setup.n_aa:,})", 'worst': f"worst of both (first {setup.n_aa:,})"}
+            'autoattack': f"{aa} (first {setup.n_aa:,})",
+            'worst': f"worst of PGD-{setup.pgd_steps} and AutoAttack (first {setup.n_aa:,})",
+            'semantic': f"semantic change (referee, {setup.n_judged:,} training images)"}
 
 def _check_runs(runs:list, setup:StudySetup) -> list:
     "`runs` as `study_runs` returns them, at least one, each made under `setup`."
@@ -217,7 +226,7 @@ def study_table(runs:list, setup:StudySetup, flag_threshold:float=0.05) -> pd.Da
         p, a = r['per_image']['pgd'][:setup.n_aa], r['per_image']['autoattack']
         rows.append({'method': r['method'], names['clean']: r['accuracy']['clean'], names['pgd']: r['accuracy']['pgd'],
                      names['pgd_aa']: p.float().mean().item(), names['autoattack']: a.float().mean().item(), names['worst']: (p & a).float().mean().item(),
-                     'train time (s)': r['train_s'], 'semantic change': r['semantic_change']})
+                     'train time (s)': r['train_s'], names['semantic']: r['semantic_change']})
         flags.setdefault(r['method'], []).append(overstatement_flag(p.float().mean().item(), a.float().mean().item(), flag_threshold))
     frame = pd.DataFrame(rows)
     columns = [c for c in frame.columns if c != 'method']
@@ -228,7 +237,8 @@ def study_table(runs:list, setup:StudySetup, flag_threshold:float=0.05) -> pd.Da
         return '—' if np.isnan(m) else f"{m:.{digits}f} ± {'—' if np.isnan(s) else f'{s:.{digits}f}'}"
     table = pd.DataFrame({c: [cell(c, m, s) for m, s in zip(stats[c]['mean'], stats[c]['std'])] for c in columns}, index=stats.index)
     table.insert(0, 'seeds', stats[columns[0]]['count'].astype(int))
-    table['flag'] = [f"PGD overstated in {sum(map(bool, f))} of {len(f)} seeds" if any(f) else '' for f in (flags[m] for m in stats.index)]
+    table['flag'] = [f"PGD-{setup.pgd_steps} exceeds AutoAttack by > {flag_threshold:g} in {sum(map(bool, f))} of {len(f)} seeds" if any(f) else ''
+                     for f in (flags[m] for m in stats.index)]
     return table.rename_axis(f"{setup.dataset}, l-inf eps {setup.eps:g}")
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #a8165234
@@ -236,6 +246,8 @@ def paired_study_comparison(runs:list, a:str='SPAT (CE)', b:str='PGD-AT') -> pd.
     "Method `a` against `b` seed by seed on the same images (McNemar: do these two *models* differ?), then the spread of the per-seed differences (do the *methods* differ?)."
     setup = StudySetup(**runs[0]['setup']) if isinstance(runs, list) and runs else None
     _check_runs(runs, setup)   # one setup for all: the same images, attacks and budget
+    for name, method in (('a', a), ('b', b)): check_arg(method in STUDY_METHODS, name, method, f"one of: {', '.join(STUDY_METHODS)}")
+    check_arg(a != b, 'b', b, f"a method other than a={a!r}")
     by = {(r['method'], r['seed']): r for r in runs}
     seeds = sorted(s for m, s in by if m == a and (b, s) in by)
     check_arg(len(seeds) > 0, 'runs', f"{len(runs)} runs", f"runs of both {a!r} and {b!r} under at least one common seed")
