@@ -1,7 +1,8 @@
 """Adversarial training cost, side by side: per-batch training-step time and peak memory of standard training,
-PGD-AT, TRADES, SPAT with the model's mask (`score='sign'`: the exact per-class mask, once per batch and refreshed
-every step, and its amortised options) and
-IBM ART's `AdversarialTrainerMadryPGD`, on the same model, data and attack steps, measured interleaved in one run.
+PGD-AT, TRADES, the default SPAT (the data's mask, read once), SPAT with the model's mask (`score='sign'`: the exact
+per-class mask, once per batch and refreshed every step, and its amortised options), `spat_train`'s own training loop
+(its Learner: fastai's Adam and one-cycle schedule, with the default SPAT) and IBM ART's `AdversarialTrainerMadryPGD`,
+on the same model, data and attack steps, measured interleaved in one run.
 
     python benchmarks/bench_at.py                          # the CPU run recorded in RESULTS.md (< 10 min on 2 cores)
     python benchmarks/bench_at.py --device cuda            # GPU: bf16 + channels_last, PreAct ResNet-18 and WRN-34-10
@@ -29,7 +30,8 @@ from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.optimizer import SGD
 
-from spat_nb.callbacks import PGDATCallback, TRADESCallback, SPATCallback
+from spat_nb.callbacks import EpochSeed, PGDATCallback, TRADESCallback, SPATCallback
+from spat_nb.cli import cli_learner
 from spat_nb.data import BatchDL, InMemoryImages, RandomPadCropFlip, ToUnitRange, dataset_info
 from spat_nb.masks import class_directions
 from spat_nb.core import attack_guard
@@ -49,10 +51,12 @@ DEFAULT_BATCHES = {'cpu': {'mnist': 2, 'cifar10': 1, 'cifar100': 1, 'cifar10-wrn
                    'cuda': {'mnist': 8, 'cifar10': 8, 'cifar100': 8, 'cifar10-wrn': 4}}
 
 def methods(setting:str, steps:int, full:bool, compile_attack:bool) -> dict:
-    "Method name -> what to build: ('fastai', callback factory or None), ('art', None) or ('floor', class_directions kwargs)."
+    "Method name -> what to build: ('fastai', callback factory or None), ('cli', callback factory), ('art', None) or ('floor', class_directions kwargs)."
     # the model's mask (score='sign'): the costly reading, with its per-class backward passes; the default reads the data once
     spat = lambda **kw: ('fastai', lambda b: SPATCallback(steps=steps, **b, **{'score': 'sign', **kw}))
-    rows = {'standard': ('fastai', None), 'PGD-AT': ('fastai', lambda b: PGDATCallback(steps=steps, **b))}
+    rows = {'standard': ('fastai', None), 'PGD-AT': ('fastai', lambda b: PGDATCallback(steps=steps, **b)),
+            'SPAT default (data mask)': ('fastai', lambda b: SPATCallback(steps=steps, **b)),   # its mask is read from the data once
+            "spat_train's loop (SPAT default)": ('cli', lambda b: SPATCallback(steps=steps, **b))}
     if setting != 'cifar100' or full: rows['TRADES'] = ('fastai', lambda b: TRADESCallback(steps=steps, **b))
     if setting == 'cifar100':   # 100 classes, for the top-K mask: top_k's default scores the 9 most probable other classes
         rows |= {'SPAT model mask: top-9': spat(), 'SPAT top-5': spat(top_k=5), 'SPAT top-2': spat(top_k=2),
@@ -71,6 +75,7 @@ def methods(setting:str, steps:int, full:bool, compile_attack:bool) -> dict:
     if setting != 'cifar100' or full: rows['ART AdversarialTrainerMadryPGD'] = ('art', None)
     if compile_attack:
         rows |= {'PGD-AT, compiled attack': ('fastai', lambda b: PGDATCallback(steps=steps, compile_attack=True, **b)),
+                 'SPAT default, compiled attack': ('fastai', lambda b: SPATCallback(steps=steps, compile_attack=True, **b)),
                  'SPAT, compiled attack': spat(compile_attack=True)}
     return rows
 
@@ -79,10 +84,10 @@ class TrainOnly(Callback):
     def before_validate(self): raise CancelValidException()
 
 def synthetic_images(dataset:str, n:int, seed:int=0):
-    "`n` random uint8 images and labels of `dataset`'s shape and class count."
+    "`n` random uint8 images and balanced labels of `dataset`'s shape and class count (every class present when `n` allows)."
     info, g = dataset_info(dataset), torch.Generator().manual_seed(seed)
-    return (torch.randint(0, 256, (n, *info.shape), dtype=torch.uint8, generator=g),
-            torch.randint(0, info.n_classes, (n,), generator=g))
+    images = torch.randint(0, 256, (n, *info.shape), dtype=torch.uint8, generator=g)
+    return images, (torch.arange(n) % info.n_classes)[torch.randperm(n, generator=g)]
 
 def loader(dataset:str, images, labels, bs:int, device, augment:bool=False) -> BatchDL:
     "Our data path: uint8 images in memory, gathered per batch, converted (and augmented) batch-wise on `device`."
@@ -108,6 +113,12 @@ class Runner:
             self.learn = Learner(DataLoaders(dl, dl, device=device), self.model, loss_func=nn.CrossEntropyLoss(),
                                  opt_func=SGD, lr=0.01, cbs=cbs)
             if bf16: self.learn.to_bf16()
+        elif kind == 'cli':   # spat_train's own Learner and per-fit callbacks over the same batches (its per-epoch checkpoint left out)
+            dl = loader(dataset, images, labels, bs, device)
+            torch.manual_seed(0)   # the same initial weights as the other rows
+            self.learn = cli_learner(DataLoaders(dl, dl, device=device), arch, dataset, budget['eps'], n_eval=bs, bf16=bf16, channels_last=channels_last)
+            self.learn.add_cb(TrainOnly())
+            self.model, self.fit_cbs = self.learn.model, [EpochSeed(0), spec(budget)]
         elif kind == 'art':
             from art.defences.trainer import AdversarialTrainerMadryPGD
             from art.estimators.classification import PyTorchClassifier
@@ -129,6 +140,8 @@ class Runner:
         sync(self.device); start = time.perf_counter()
         if self.kind == 'fastai':
             with self.learn.no_bar(), self.learn.no_logging(): self.learn.fit(1)
+        elif self.kind == 'cli':
+            with self.learn.no_bar(), self.learn.no_logging(): self.learn.fit_one_cycle(1, 5e-3, cbs=self.fit_cbs)
         elif self.kind == 'art': self.trainer.fit(self.x_np, self.y_np, nb_epochs=1, batch_size=self.bs)
         else:
             for _ in range(self.n_batches):
@@ -174,6 +187,11 @@ def run_setting(name, args, device, log):
     todo = methods(name, args.steps, args.full, args.compile in ('all', name))
     if args.only: todo = {k: v for k, v in todo.items() if k in ('standard', 'PGD-AT') or any(o in k for o in args.only)}
     if not args.art: todo = {k: v for k, v in todo.items() if v[0] != 'art'}
+    if len(labels.unique()) < dataset_info(dataset).n_classes:   # the data's mask is the mean image of every class
+        skipped = [k for k in todo if 'SPAT default' in k or k.startswith("spat_train's loop")]
+        todo = {k: v for k, v in todo.items() if k not in skipped}
+        log(f"\n{name}: {len(labels)} images do not hold every one of the {dataset_info(dataset).n_classes} classes, which the default SPAT's "
+            f"mask needs; skipped: {', '.join(skipped)} (raise --bs or --batches)")
     log(f"\n## {name}: {arch} on {dataset} shapes, batch {bs}, {n_batches} batch(es) a pass, PGD-{args.steps} "
         f"(eps {budget['eps']:.4g}, step {budget['alpha']:.4g}), {rounds} rounds, {device}"
         f"{', bf16' if args.bf16 else ''}{', channels_last' if args.channels_last else ''}")
@@ -229,9 +247,15 @@ def derive(rows, steps):
     if 'mask floor (vmap)' in by: out['vmap floor / loop floor'] = t('mask floor (vmap)') / t('mask floor')
     art = 'ART AdversarialTrainerMadryPGD'
     if art in by: out['ART epoch / our PGD-AT epoch'] = by[art]['ratio_to_pgdat']
+    if 'SPAT default (data mask)' in by: out['default SPAT / PGD-AT'] = by['SPAT default (data mask)']['ratio_to_pgdat']
+    cli = "spat_train's loop (SPAT default)"
+    if cli in by and 'SPAT default (data mask)' in by:
+        out["spat_train's loop images/s / the benchmark's (default SPAT)"] = by[cli]['images_per_s'] / by['SPAT default (data mask)']['images_per_s']
     if 'SPAT, compiled attack' in by:
         out['compiled SPAT / compiled PGD-AT'] = t('SPAT, compiled attack') / t('PGD-AT, compiled attack')
         out['compiled PGD-AT / eager PGD-AT'] = by['PGD-AT, compiled attack']['ratio_to_pgdat']
+    if 'SPAT default, compiled attack' in by:
+        out['compiled default SPAT / compiled PGD-AT'] = t('SPAT default, compiled attack') / t('PGD-AT, compiled attack')
     return out
 
 def data_path(dataset, bs, device, n_batches=20):

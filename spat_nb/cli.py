@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cli.ipynb #21a87342
 from __future__ import annotations
-import argparse, contextlib, importlib, json, os, re, sys, tempfile, time
+import argparse, contextlib, importlib, json, os, re, shutil, sys, tempfile, time
 from pathlib import Path
 
 import torch
@@ -19,13 +19,15 @@ from .callbacks import EpochSeed, METHODS, RobustAccuracy, train_standard
 from .evaluate import evaluate_robustness
 # after spat_nb.data, which quiets a deprecation warning raised inside fastai's first import
 import fastai.callback.schedule  # adds Learner.fit_one_cycle
+import fastai.callback.fp16  # adds Learner.to_bf16
+from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.tracker import SaveModelCallback
 from fastai.distributed import rank_distrib
 from fastai.learner import Learner, save_model as save_training_state
 from fastai.metrics import accuracy
 
 # %% auto #0
-__all__ = ['RECIPES', 'spat_train', 'main', 'spat_nb_check']
+__all__ = ['RECIPES', 'cli_learner', 'spat_train', 'main', 'spat_nb_check']
 
 # %% ../nbs/07_cli.ipynb #b81f0c6e
 def _check_choice(value, flag:str, choices): check_arg(value in choices, flag, value, ' or '.join(map(repr, choices)))
@@ -61,10 +63,26 @@ def _contradictions(a:argparse.Namespace):
         raise ValueError("--method spat_trades and --outer ce contradict each other: spat_trades is SPAT with TRADES's outer loss; expected --outer trades (or none), or --method spat")
     if a.method == 'standard' and (attack := [f'--{k}' for k in ('alpha', 'steps') if getattr(a, k) is not None]):
         raise ValueError(f"{', '.join(attack)} set the training attack, and --method standard trains without one; expected no {', '.join(attack)}, or an adversarial --method")
+    if a.method == 'standard' and a.compile_attack:
+        raise ValueError("--compile_attack compiles the training attack, and --method standard trains without one; expected no --compile_attack, or an adversarial --method")
     if a.no_autoattack and a.square_queries is not None:
         raise ValueError("--square_queries sets AutoAttack's Square stage, and --no_autoattack skips AutoAttack; expected one of the two")
     if a.data_path is not None and a.dataset not in _FROM_FILES:
         raise ValueError(f"--data_path locates the files of {', '.join(_FROM_FILES)}, and --dataset {a.dataset} is bundled; expected no --data_path, or one of those")
+
+def _speed_switch_notes(a:argparse.Namespace) -> list:
+    "Check `--bf16`, `--channels_last` and `--compile_attack` against this machine: refuse what cannot run; return a note on each switch that will run without its speed-up."
+    cuda, notes = torch.cuda.is_available(), []
+    if a.bf16 and cuda and not torch.cuda.is_bf16_supported():
+        raise ValueError("--bf16: this GPU has no bfloat16 support; expected a GPU with bf16 (NVIDIA Ampere or newer), or no --bf16")
+    if a.bf16 and not cuda: notes.append("--bf16: no CUDA GPU here; fastai's to_bf16 autocasts CUDA operations only, so the training step runs in float32 and only the training attack (autocast on its own device) in bf16")
+    if a.channels_last and not cuda: notes.append("--channels_last: no CUDA GPU here; the channels_last memory format speeds up convolutions on GPUs, not on the CPU")
+    if a.compile_attack:
+        if not hasattr(torch, 'compile'): raise ValueError(f"--compile_attack needs torch.compile (torch 2.0 or later); this torch is {torch.__version__}")
+        if not cuda and not any(shutil.which(cxx) for cxx in ('c++', 'g++', 'clang++')):
+            raise ValueError("--compile_attack on the CPU needs a C++ compiler (torch.compile builds its CPU kernels with one), and none is on PATH; expected one installed, or no --compile_attack")
+        notes.append("--compile_attack: the first training batch compiles the attack's model, which takes a while before the attack runs faster")
+    return notes
 
 def _resolve_flags(flags:dict) -> argparse.Namespace:
     "`spat_train`'s flags with the dataset's recipe filled in where not given, each checked: a `ValueError` names the first bad one."
@@ -73,6 +91,7 @@ def _resolve_flags(flags:dict) -> argparse.Namespace:
     for k, choices in [('outer', ['ce', 'trades']), ('spat_mask', ['data', 'model']), ('spat_mode', ['budget', 'step'])]:
         if getattr(a, k) is not None: _check_choice(getattr(a, k), f'--{k}', choices)
     _contradictions(a)
+    a.notes = _speed_switch_notes(a)
     if a.method == 'spat_trades': a.method, a.outer = 'spat', 'trades'   # the same run as --method spat --outer trades
     if a.method == 'spat': a.outer, a.spat_mask = a.outer or 'ce', a.spat_mask or 'data'
     recipe = RECIPES['cifar' if a.dataset.startswith('cifar') else a.dataset if a.dataset in RECIPES else 'digits']
@@ -175,11 +194,21 @@ def _callback_and_config(a:argparse.Namespace):
     "The training callback of `a.method` (None for standard training), and the run's configuration with SPAT's defaults resolved."
     make_cb = METHODS['spat_trades' if (a.method, a.outer) == ('spat', 'trades') else a.method]
     if a.method == 'spat':
-        cb = make_cb(a.eps, a.alpha, a.steps, score='class_mean' if a.spat_mask == 'data' else 'sign', mode=a.spat_mode, floor=a.floor)
+        cb = make_cb(a.eps, a.alpha, a.steps, score='class_mean' if a.spat_mask == 'data' else 'sign', mode=a.spat_mode, floor=a.floor,
+                     compile_attack=a.compile_attack)
         spat_config = dict(outer=a.outer, spat_mask=a.spat_mask, spat_mode=cb.attack.weighting.mode, floor=cb.attack.weighting.floor)
-    else: cb, spat_config = (None if make_cb is None else make_cb(a.eps, a.alpha, a.steps)), dict.fromkeys(_SPAT_FLAGS)
+    else: cb, spat_config = (None if make_cb is None else make_cb(a.eps, a.alpha, a.steps, compile_attack=a.compile_attack)), dict.fromkeys(_SPAT_FLAGS)
     return cb, dict(dataset=a.dataset, arch=a.arch, method=a.method, **spat_config, epochs=a.epochs, eps=a.eps, alpha=a.alpha,
-                    steps=a.steps, bs=a.bs, n_train=a.n_train, lr=a.lr, seed=a.seed, norm='linf')
+                    steps=a.steps, bs=a.bs, n_train=a.n_train, lr=a.lr, seed=a.seed, norm='linf',
+                    bf16=a.bf16, channels_last=a.channels_last, compile_attack=a.compile_attack)
+
+def cli_learner(dls, arch:str, dataset:str, eps:float, n_eval:int=100, bf16:bool=False, channels_last:bool=False, model_dir='.') -> Learner:
+    "The `Learner` `spat_train` trains: `get_model(arch, dataset)`, cross-entropy, fastai's Adam, accuracy and PGD-10 accuracy (eps/4 steps) on `n_eval` validation images, and the speed switches."
+    learn = Learner(dls, get_model(arch, dataset), loss_func=nn.CrossEntropyLoss(), path='.', model_dir=model_dir,
+                    metrics=[accuracy, RobustAccuracy(Attack(eps, eps / 4, 10), n=n_eval)])
+    if bf16: learn.to_bf16()
+    if channels_last: learn.add_cb(ChannelsLast())
+    return learn
 
 def _evaluate_and_report(learn, a:argparse.Namespace, config:dict, start:float) -> dict:
     "Evaluate the trained model, print its table and flags, and return the report that `--out` writes."
@@ -220,6 +249,9 @@ def spat_train(
     n_eval:Param("Validation images for the attack rows", int)=100,
     square_queries:Param("Square's query budget inside AutoAttack (default: 5000)", int)=None,
     no_autoattack:Param("Skip AutoAttack", store_true)=False,
+    bf16:Param("Train under bfloat16 autocast (fastai's to_bf16), the training attack included; evaluation stays float32", store_true)=False,
+    channels_last:Param("Train in the channels_last memory format (fastai's ChannelsLast): faster convolutions on a CUDA GPU", store_true)=False,
+    compile_attack:Param("Compile the model the training attack runs (torch.compile); adversarial methods only", store_true)=False,
     out:Param("Write the results to this JSON file", str)=None,
     save:Param("Save the trained model to this file (load it with load_model)", str)=None,
     resume:Param("Resume from the last checkpoint in the checkpoints' folder (the run's flags, --epochs included)", store_true)=False,
@@ -227,7 +259,8 @@ def spat_train(
     data_path:Param("Folder holding the CIFAR archives or the Fashion-MNIST files", str)=None,
 ):
     "Train a model with SPAT or a baseline, evaluate its robustness, print the table and optionally save results and model."
-    a = _resolve_flags(locals())   # every cheap check before the first long step: flags, files, checkpoints' folder, imports, then the data
+    a = _resolve_flags(locals())   # every cheap check before the first long step: flags, switches, files, checkpoints' folder, imports, then the data
+    for note in a.notes: print(note)
     with _checkpoint_folder(ckpt_dir, a.save, a.out, resume) as folder:
         if not no_autoattack: _require_art()
         cb, config = _callback_and_config(a)
@@ -237,8 +270,7 @@ def spat_train(
         dls = get_dls(a.dataset, bs=a.bs, seed=a.seed, n_train=a.n_train, path=None if data_path is None else Path(data_path).expanduser())
         check_int(a.bs, '--bs', 1, len(dls.train_ds)); check_int(a.n_eval, '--n_eval', 1, len(dls.valid_ds))   # never silently fewer
         torch.manual_seed(a.seed)
-        learn = Learner(dls, get_model(a.arch, a.dataset), loss_func=nn.CrossEntropyLoss(), path='.', model_dir=folder,
-                        metrics=[accuracy, RobustAccuracy(Attack(a.eps, a.eps / 4, 10), n=a.n_eval)])
+        learn = cli_learner(dls, a.arch, a.dataset, a.eps, a.n_eval, a.bf16, a.channels_last, model_dir=folder)
         start_epoch = _start_epoch(learn, name, config, resume)
         cbs = [EpochSeed(a.seed), _WholeCheckpoints(every_epoch=True, with_opt=True, fname=name)] + ([cb] if cb else [])
         if start_epoch < a.epochs: learn.fit_one_cycle(a.epochs, a.lr, cbs=cbs, start_epoch=start_epoch)

@@ -30,19 +30,24 @@ def test_peak_tensor_memory_counts_live_storages_only():
 
 def test_bench_at_smoke(tmp_path):
     out = tmp_path/'bench.json'
-    stdout = run('bench_at.py', '--settings', 'mnist', 'cifar100', '--rounds', '1', '--batches', '1', '--bs', '4',
+    stdout = run('bench_at.py', '--settings', 'mnist', 'cifar100', '--rounds', '1', '--batches', '1', '--bs', '10',
                  '--steps', '2', '--compile', 'none', '--json', str(out))
     res = json.loads(out.read_text())
     assert {'date', 'device', 'torch', 'command', 'wall_s'} <= set(res['meta'])
     mnist = {r['method']: r for r in res['settings']['mnist']['rows']}
     expected = {'standard', 'PGD-AT', 'TRADES', 'SPAT model mask (sign, element)', 'SPAT soft', 'SPAT sign, per pixel',
                 'SPAT hard (sign >= 0.8)', 'SPAT refresh every step', 'SPAT top-2', 'mask floor', 'mask floor (vmap)',
-                'ART AdversarialTrainerMadryPGD'}
+                'ART AdversarialTrainerMadryPGD', 'SPAT default (data mask)', "spat_train's loop (SPAT default)"}
     assert expected <= set(mnist)
     for r in mnist.values(): assert r['s_per_batch'] > 0 and r['peak_mib'] > 0 and len(r['times']) == 1
     assert {'SPAT model mask: top-9', 'SPAT top-2', 'mask floor: top-9'} <= {r['method'] for r in res['settings']['cifar100']['rows']}
     assert 'SPAT overhead / mask floor' in res['settings']['mnist']['derived']
     assert 'ART epoch / our PGD-AT epoch' in res['settings']['mnist']['derived']
+    derived = res['settings']['mnist']['derived']
+    assert derived['default SPAT / PGD-AT'] > 0 and derived["spat_train's loop images/s / the benchmark's (default SPAT)"] > 0
+    # 10 images cannot hold CIFAR-100's 100 classes, which the data's mask needs: those rows are left out, saying why
+    assert not {'SPAT default (data mask)', "spat_train's loop (SPAT default)"} & {r['method'] for r in res['settings']['cifar100']['rows']}
+    assert "10 images do not hold every one of the 100 classes" in stdout
     assert '| PGD-AT |' in stdout and 'data path' in stdout
 
 

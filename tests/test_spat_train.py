@@ -98,3 +98,14 @@ def test_resume_with_other_epochs_says_why_and_how_to_continue(tmp_path):
     assert res.returncode == 2 and 'Traceback' not in res.stderr
     assert 'epochs=1 there, 3 now' in res.stderr and 'one-cycle schedule' in res.stderr and 'resume with --epochs 1' in res.stderr
     assert 'no flag that loads saved weights' in res.stderr and 'epoch ' not in res.stdout   # refused before training
+
+
+def test_compiled_attack_trains_through_the_command(tmp_path):
+    "`--compile_attack` end to end on the CPU: torch.compile builds the attack's model (its own process: compilation caches), the run records it."
+    res = subprocess.run([exe, '--dataset', 'digits', '--epochs', '1', '--n_eval', '20', '--no_autoattack', '--compile_attack',
+                          '--out', 'r.json'], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert '--compile_attack: the first training batch compiles' in res.stdout
+    report = json.loads((tmp_path/'r.json').read_text())
+    assert report['config']['compile_attack'] is True and report['config']['method'] == 'spat'
+    assert 0 <= report['results']['pgd20'] <= report['results']['clean_first_20'] <= 1
