@@ -45,6 +45,21 @@ def _check_trained(learn, lr:float):
     if not (all(p.isfinite().all() for p in learn.model.parameters()) and all(torch.isfinite(l) for l in loss)):
         raise ValueError(f"training diverged: the model's weights or its training loss became NaN or infinite with --lr={lr}; expected a smaller --lr")
 
+# %% ../nbs/07_cli.ipynb #2ab2721e
+def _speed_switch_notes(a:argparse.Namespace) -> list:
+    "Check `--bf16`, `--channels_last` and `--compile_attack` against this machine: refuse what cannot run; return a note on each switch that will run without its speed-up."
+    cuda, notes = torch.cuda.is_available(), []
+    if a.bf16 and cuda and not torch.cuda.is_bf16_supported():
+        raise ValueError("--bf16: this GPU has no bfloat16 support; expected a GPU with bf16 (NVIDIA Ampere or newer), or no --bf16")
+    if a.bf16 and not cuda: notes.append("--bf16: no CUDA GPU here; fastai's to_bf16 autocasts CUDA operations only, so the training step runs in float32 and only the training attack (autocast on its own device) in bf16")
+    if a.channels_last and not cuda: notes.append("--channels_last: no CUDA GPU here; the channels_last memory format speeds up convolutions on GPUs, not on the CPU")
+    if a.compile_attack:
+        if not hasattr(torch, 'compile'): raise ValueError(f"--compile_attack needs torch.compile (torch 2.0 or later); this torch is {torch.__version__}")
+        if not cuda and not any(shutil.which(cxx) for cxx in ('c++', 'g++', 'clang++')):
+            raise ValueError("--compile_attack on the CPU needs a C++ compiler (torch.compile builds its CPU kernels with one), and none is on PATH; expected one installed, or no --compile_attack")
+        notes.append("--compile_attack: the first training batch compiles the attack's model, which takes a while before the attack runs faster")
+    return notes
+
 # %% ../nbs/07_cli.ipynb #5c0f1a21
 RECIPES = {  # defaults per dataset family: eps, alpha, steps, epochs, lr, arch
     'digits': dict(eps=0.1, alpha=0.025, steps=7, epochs=3, lr=5e-3, arch='small_cnn'),
@@ -69,20 +84,6 @@ def _contradictions(a:argparse.Namespace):
         raise ValueError("--square_queries sets AutoAttack's Square stage, and --no_autoattack skips AutoAttack; expected one of the two")
     if a.data_path is not None and a.dataset not in _FROM_FILES:
         raise ValueError(f"--data_path locates the files of {', '.join(_FROM_FILES)}, and --dataset {a.dataset} is bundled; expected no --data_path, or one of those")
-
-def _speed_switch_notes(a:argparse.Namespace) -> list:
-    "Check `--bf16`, `--channels_last` and `--compile_attack` against this machine: refuse what cannot run; return a note on each switch that will run without its speed-up."
-    cuda, notes = torch.cuda.is_available(), []
-    if a.bf16 and cuda and not torch.cuda.is_bf16_supported():
-        raise ValueError("--bf16: this GPU has no bfloat16 support; expected a GPU with bf16 (NVIDIA Ampere or newer), or no --bf16")
-    if a.bf16 and not cuda: notes.append("--bf16: no CUDA GPU here; fastai's to_bf16 autocasts CUDA operations only, so the training step runs in float32 and only the training attack (autocast on its own device) in bf16")
-    if a.channels_last and not cuda: notes.append("--channels_last: no CUDA GPU here; the channels_last memory format speeds up convolutions on GPUs, not on the CPU")
-    if a.compile_attack:
-        if not hasattr(torch, 'compile'): raise ValueError(f"--compile_attack needs torch.compile (torch 2.0 or later); this torch is {torch.__version__}")
-        if not cuda and not any(shutil.which(cxx) for cxx in ('c++', 'g++', 'clang++')):
-            raise ValueError("--compile_attack on the CPU needs a C++ compiler (torch.compile builds its CPU kernels with one), and none is on PATH; expected one installed, or no --compile_attack")
-        notes.append("--compile_attack: the first training batch compiles the attack's model, which takes a while before the attack runs faster")
-    return notes
 
 def _resolve_flags(flags:dict) -> argparse.Namespace:
     "`spat_train`'s flags with the dataset's recipe filled in where not given, each checked: a `ValueError` names the first bad one."
@@ -280,6 +281,7 @@ def spat_train(
     if a.save: print(f"model saved to {save_model(learn.model, a.save)}")
     return report
 
+# %% ../nbs/07_cli.ipynb #bccfa20d
 def main():
     "Console entry point: bad arguments end with one line on stderr and exit code 2."
     parser = anno_parser(spat_train.__wrapped__)
