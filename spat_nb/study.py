@@ -4,7 +4,8 @@
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #9c5be827
 from __future__ import annotations
-import json, time
+import json, multiprocessing, queue, time, traceback
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -70,9 +71,9 @@ class StudySetup:
         check_int(self.n_aa, 'n_aa', 1, self.n_pgd)
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #6ed3c9bd
-def study_data(setup:StudySetup, device=None):
-    "The study's `DataLoaders`: a stratified `n_train` subset of the training split (data seed 0, the same for every run), the official test split as validation."
-    return get_dls(setup.dataset, bs=setup.bs, seed=0, n_train=setup.n_train, device=device)
+def study_data(setup:StudySetup, device=None, path=None):
+    "The study's `DataLoaders` on `device`: a stratified `n_train` subset of the training split (data seed 0, the same for every run), the official test split as validation; the dataset's files are read from `path` (None: `get_dls`'s default folders)."
+    return get_dls(setup.dataset, bs=setup.bs, seed=0, n_train=setup.n_train, path=path, device=device)
 
 def train_study_model(setup:StudySetup, method:str, seed:int, dls):
     "Train `setup.arch` on `dls` with `method` (a key of `STUDY_METHODS`) and `seed`; returns the model in eval mode, its callback and the wall time in seconds."
@@ -157,42 +158,99 @@ def study_runs(path) -> list:
     return [{**r, 'setup': store['setup'], 'per_image': {k: _unbits(v, r['n'][k]) for k, v in r['per_image'].items()}} for r in store['runs']]
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #c45ef98a
-def run_study(setup:StudySetup, results, methods=tuple(STUDY_METHODS), seeds=(0, 1, 2), log=print) -> list:
-    "Train and evaluate every method under every seed, saving each run to the JSON file `results` as it completes; runs already there are skipped."
+class _StudyRuns:
+    "One study's runs on one device: the data, the test and judged images, the referee; called with a method and a seed, it trains, evaluates and returns the run's record."
+    def __init__(self, setup:StudySetup, dls, referee:nn.Module, workers:int=1):
+        self.setup, self.dls, self.workers, device = setup, dls, workers, dls.device
+        self.referee = referee.to(device).eval()
+        info, valid, train = dls.valid_ds.info, dls.valid_ds, dls.train_ds
+        self.x_test, self.y_test = (valid.images.float() / info.pixel_max).to(device), valid.labels.to(device)
+        self.x_judge, self.y_judge = (train.images[:setup.n_judged].float() / info.pixel_max).to(device), train.labels[:setup.n_judged].to(device)
+        self.device = f"{device} ({torch.cuda.get_device_name(device)})" if torch.device(device).type == 'cuda' else str(device)
+
+    def __call__(self, method:str, seed:int) -> dict:
+        model, cb, seconds = train_study_model(self.setup, method, seed, self.dls)
+        start = time.perf_counter()
+        per_image = evaluate_study_model(model, self.x_test, self.y_test, self.setup, seed)
+        torch.manual_seed(seed)   # the examples the method trains on at the end of training, judged by the referee
+        semantic = float('nan') if cb is None else semantic_change_rate(cb.attack(model, self.x_judge, self.y_judge), self.y_judge, self.referee, self.x_judge)
+        return {'method': method, 'seed': seed, 'train_s': seconds, 'eval_s': time.perf_counter() - start, 'semantic_change': semantic,
+                'accuracy': {k: v.float().mean().item() for k, v in per_image.items()}, 'n': {k: len(v) for k, v in per_image.items()},
+                'per_image': {k: _bits(v) for k, v in per_image.items()}, 'device': self.device, 'workers': self.workers, 'torch': torch.__version__}
+
+
+# %% ../nbs/12_study_fashion_mnist.ipynb #e3b1f6a2
+def _worker(jobs, results, setup:dict, referee_path:Path, path, device:str, threads:int, workers:int):
+    "A worker process of `run_study`: loads the data and the saved referee once, then runs the (method, seed) jobs it is handed until it is handed None."
+    try:
+        setup = StudySetup(**setup)   # handed over as a dict: a StudySetup class defined in a notebook cannot be unpickled here
+        torch.set_num_threads(threads)
+        dls = study_data(setup, device, path)
+        runs = _StudyRuns(setup, dls, study_referee(setup, dls, referee_path), workers)
+        for job in iter(jobs.get, None): results.put(runs(*job))
+    except BaseException as e:   # handed to the main process, which raises it
+        results.put(RuntimeError(f"a worker process of run_study failed: {type(e).__name__}: {e}\n{traceback.format_exc()}"))
+
+@contextmanager
+def _runs_as_completed(setup:StudySetup, dls, referee:nn.Module, referee_path:Path, path, workers:int):
+    "A function from (method, seed) jobs to their runs in the order they complete: one at a time here, or `workers` at once in processes of their own sharing `dls.device`."
+    if workers == 1:
+        runs = _StudyRuns(setup, dls, referee)
+        yield lambda jobs: (runs(*job) for job in jobs)
+        return
+    ctx = multiprocessing.get_context('spawn')   # a forked CUDA context is unusable
+    jobs, results = ctx.Queue(), ctx.Queue()
+    threads = max(1, torch.get_num_threads() // workers)   # the CPU's threads shared out, so that the processes do not oversubscribe it
+    procs = [ctx.Process(target=_worker, args=(jobs, results, asdict(setup), referee_path, path, str(dls.device), threads, workers), daemon=True) for _ in range(workers)]
+    def completed(todo):
+        for job in [*todo, *[None] * workers]: jobs.put(job)
+        for _ in todo:
+            while True:
+                try: run = results.get(timeout=2); break
+                except queue.Empty:
+                    ended = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                    if ended or not any(p.is_alive() for p in procs):
+                        raise RuntimeError(f"a worker process of run_study ended (exit code {ended[0] if ended else 0}) before its runs were done; a script that calls "
+                                           "run_study with workers > 1 must do so under `if __name__ == '__main__':`, as every program that starts processes with spawn")
+            if isinstance(run, BaseException): raise run
+            yield run
+    for p in procs: p.start()
+    try: yield completed
+    except BaseException:   # failed or stopped (a time budget's SIGINT): the runs in flight are abandoned
+        for p in procs: p.terminate()
+        raise
+    finally:   # no worker outlives the call
+        for p in procs: p.join()
+        jobs.close(); results.close()
+
+# %% ../nbs/12_study_fashion_mnist.ipynb #a51c0e27
+def run_study(setup:StudySetup, results, methods=tuple(STUDY_METHODS), seeds=(0, 1, 2), workers:int=1, device=None, path=None, log=print) -> list:
+    "Train and evaluate every method under every seed on `device`, saving each run to the JSON file `results` as it completes; runs already there are skipped. `workers` runs train at once, each in a process of its own."
     results = check_path(results, 'results')
     check_arg(isinstance(methods, (list, tuple)) and len(methods) > 0, 'methods', methods, "a non-empty tuple of names from STUDY_METHODS")
     for m in methods: check_arg(m in STUDY_METHODS, 'methods', m, f"names from: {', '.join(STUDY_METHODS)}")
     check_arg(isinstance(seeds, (list, tuple)) and len(seeds) > 0, 'seeds', seeds, "a non-empty tuple of integer seeds")
-    seeds = [check_int(s, 'seeds', 0, 2**32 - 1) for s in seeds]
+    seeds, workers = [check_int(s, 'seeds', 0, 2**32 - 1) for s in seeds], check_int(workers, 'workers', 1)
     store = _open_results(results, setup)   # cheap checks first: a mismatched file is refused before any training
     done = {(r['method'], r['seed']) for r in store['runs']}
-    if all((m, s) in done for s in seeds for m in methods): return study_runs(results)
-    dls = study_data(setup)
-    info, valid = dls.valid_ds.info, dls.valid_ds
-    check_int(setup.n_pgd, 'setup.n_pgd', 1, len(valid))   # before the referee and the first model train
-    x_test, y_test = valid.images.float() / info.pixel_max, valid.labels
-    x_judge, y_judge = dls.train_ds.images[:setup.n_judged].float() / info.pixel_max, dls.train_ds.labels[:setup.n_judged]
-    referee = study_referee(setup, dls, results.with_name(results.stem + '_referee.pth'), log=log)
+    jobs = [(m, s) for s in seeds for m in methods if (m, s) not in done]   # seed by seed: a stopped study keeps whole seeds first
+    if not jobs: return study_runs(results)
+    dls = study_data(setup, device, path)
+    check_int(setup.n_pgd, 'setup.n_pgd', 1, len(dls.valid_ds))   # before the referee and the first model train
+    referee_path = results.with_name(results.stem + '_referee.pth')
+    referee = study_referee(setup, dls, referee_path, log=log)
     referee_sha256 = _weights_sha256(referee.state_dict())
     if store.setdefault('referee_sha256', referee_sha256) != referee_sha256:   # every run's semantic change judged by one referee
         raise ValueError(f"the referee beside {results} is not the one that judged its runs (weights SHA-256 {referee_sha256[:12]}…, "
                          f"the runs' {store['referee_sha256'][:12]}…); expected the referee saved with those runs")
-    names = _attack_names(setup)
-    for seed in seeds:
-        for method in methods:
-            if (method, seed) in done: continue
-            model, cb, seconds = train_study_model(setup, method, seed, dls)
-            start = time.perf_counter()
-            per_image = evaluate_study_model(model, x_test.to(dls.device), y_test.to(dls.device), setup, seed)
-            torch.manual_seed(seed)   # the examples the method trains on at the end of training, judged by the referee
-            semantic = float('nan') if cb is None else semantic_change_rate(cb.attack(model, x_judge.to(dls.device), y_judge.to(dls.device)), y_judge, referee, x_judge)
-            run = {'method': method, 'seed': seed, 'train_s': seconds, 'eval_s': time.perf_counter() - start, 'semantic_change': semantic,
-                   'accuracy': {k: v.float().mean().item() for k, v in per_image.items()}, 'n': {k: len(v) for k, v in per_image.items()},
-                   'per_image': {k: _bits(v) for k, v in per_image.items()}, 'device': str(dls.device), 'torch': torch.__version__}
+    names, workers = _attack_names(setup), min(workers, len(jobs))
+    if workers > 1: log(f"{len(jobs)} runs, {workers} at a time in processes of their own sharing {dls.device}")
+    with _runs_as_completed(setup, dls, referee, referee_path, path, workers) as runs:
+        for run in runs(jobs):
             store['runs'].append(run)
             write_atomically(results, lambda tmp: tmp.write_text(json.dumps(store, indent=1)))
-            log(f"seed {seed} {method:19s} l-inf eps {setup.eps:g}: clean {run['accuracy']['clean']:.3f}  {names['pgd']} {run['accuracy']['pgd']:.3f} (n={setup.n_pgd:,})  "
-                f"AutoAttack {run['accuracy']['autoattack']:.3f} (first {setup.n_aa:,})  semantic change {semantic:.3f}  train {seconds:.0f}s  eval {run['eval_s']:.0f}s")
+            log(f"seed {run['seed']} {run['method']:19s} l-inf eps {setup.eps:g}: clean {run['accuracy']['clean']:.3f}  {names['pgd']} {run['accuracy']['pgd']:.3f} (n={setup.n_pgd:,})  "
+                f"AutoAttack {run['accuracy']['autoattack']:.3f} (first {setup.n_aa:,})  semantic change {run['semantic_change']:.3f}  train {run['train_s']:.0f}s  eval {run['eval_s']:.0f}s")
     return study_runs(results)
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #2c9b808d

@@ -8,11 +8,18 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 
 ROOT = Path(__file__).parents[1]
 KIT = ROOT/'benchmarks'/'gpu'
 sys.path.insert(0, str(KIT))
 from run_cuda_cells import cuda_notebooks, flags, for_readers, imports, merge, skipped, terminal_text  # noqa: E402
+from spat_nb.data import FASHION_MNIST_FOLDERS, FASHION_MNIST_SHA256  # noqa: E402
+from spat_nb.study import STUDY_METHODS  # noqa: E402
+
+FASHION_MNIST = next((Path(p).expanduser() for p in FASHION_MNIST_FOLDERS
+                      if all((Path(p).expanduser()/f).is_file() for f in FASHION_MNIST_SHA256)), None)
 
 
 def test_dry_run_in_a_virtualenv_with_only_the_gpu_machines_packages(tmp_path):
@@ -40,6 +47,13 @@ def test_dry_run_in_a_virtualenv_with_only_the_gpu_machines_packages(tmp_path):
     assert {'mnist', 'cifar10'} <= set(bench['settings'])
     art = json.loads((out/'bench_fp32'/'result.json').read_text())
     assert 'ART epoch / our PGD-AT epoch' in art['settings']['cifar10']['derived']
+    if FASHION_MNIST is None:   # dry_run.sh leaves the part out, loudly; .ci/run installs the files
+        assert 'leaves out the part study' in res.stdout
+        return
+    study = json.loads((out/'study'/'result.json').read_text())
+    assert {r['method'] for r in study['runs']} == set(STUDY_METHODS) and {r['seed'] for r in study['runs']} == {0}
+    assert study['setup']['dataset'] == 'fashion_mnist' and all(r['workers'] == 2 for r in study['runs'])
+    assert (out/'study'/'result_referee.pth').exists() and 'runs, 2 at a time' in (out/'study'/'log.txt').read_text()
 
 
 def run_sh(*args, **env):
@@ -57,6 +71,34 @@ def test_run_sh_checks_its_arguments_first(tmp_path):
     assert res.returncode == 2 and 'OUTDIR' in res.stderr
     res = run_sh('--dry-run', str(tmp_path/'out'), KIT_WHEELS=str(tmp_path/'w'), PYTHON='no-such-python')
     assert res.returncode == 2 and 'PYTHON' in res.stderr
+
+
+def test_run_sh_checks_the_study_part_before_installing(tmp_path):
+    (tmp_path/'w').mkdir(); (tmp_path/'w'/'x-1-py3-none-any.whl').write_bytes(b'')
+    wheels = {'KIT_WHEELS': str(tmp_path/'w'), 'KIT_PARTS': 'study'}
+    res = run_sh(str(tmp_path/'out'), KIT_DATA=str(tmp_path/'nowhere'), **wheels)
+    assert res.returncode == 2 and 'lacks train-images-idx3-ubyte.gz' in res.stderr and 'fetch_data.sh' in res.stderr
+    data = tmp_path/'data'; data.mkdir()
+    for f in FASHION_MNIST_SHA256: (data/f).write_bytes(b'')
+    for env, message in [({'KIT_STUDY_WORKERS': '0'}, "KIT_STUDY_WORKERS='0'"), ({'KIT_STUDY_BUDGET': 'ten'}, "KIT_STUDY_BUDGET='ten'"),
+                         ({'KIT_STUDY_SEEDS': '0,1'}, "KIT_STUDY_SEEDS='0,1'"), ({'KIT_STUDY_RESUME': str(tmp_path/'none.json')}, 'is not a file')]:
+        res = run_sh(str(tmp_path/'out'), KIT_DATA=str(data), **wheels, **env)
+        assert res.returncode == 2 and message in res.stderr and 'installing' not in res.stdout, (env, res.stderr)
+
+
+@pytest.mark.skipif(FASHION_MNIST is None, reason=f"Fashion-MNIST's files are in none of {FASHION_MNIST_FOLDERS}")
+def test_the_study_part_resumes_from_an_earlier_calls_results(tmp_path):
+    "A call stopped by its budget keeps its runs; the next call, given that results file, trains only what is missing."
+    study = [sys.executable, str(KIT/'fashion_mnist_study.py'), '--data', str(FASHION_MNIST), '--dry-run']
+    first = subprocess.run([*study, '--out', str(tmp_path/'first'), '--workers', '1'], capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    again = subprocess.run([*study, '--out', str(tmp_path/'again'), '--resume', str(tmp_path/'first'/'result.json')],
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and 'resumed from' in again.stdout and '7 runs already there' in again.stdout, again.stdout[-3000:] + again.stderr[-3000:]
+    assert 'referee (lenet' not in again.stdout and 'seed 0 PGD-AT' not in again.stdout   # nothing trained again
+    assert json.loads((tmp_path/'again'/'result.json').read_text()) == json.loads((tmp_path/'first'/'result.json').read_text())
+    res = subprocess.run([*study, '--out', str(tmp_path/'x'), '--resume', str(tmp_path/'none.json')], capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0 and 'none.json' in res.stderr and 'with its referee beside it' in res.stderr
 
 
 def test_fetch_wheels_refuses_a_bad_python_version(tmp_path):

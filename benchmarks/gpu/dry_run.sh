@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU kit's dry run on a CPU: a fresh virtualenv that holds only what the GPU machine has (torch, numpy, pandas,
 # matplotlib, scipy, scikit-learn, accelerate, ... at versions close to its own), the kit's wheels installed --no-deps
-# exactly as run.sh installs them there, then run.sh --dry-run with tiny shapes. An import the wheel list forgot fails here.
+# exactly as run.sh installs them there, Fashion-MNIST's files as fetch_data.sh copies them, then run.sh --dry-run with tiny
+# shapes (all five parts; the study at toy size). An import the wheel list forgot fails here.
 # Of the GPU machine's packages, those the calling Python already has are lent by symlink (borrow_packages.py); pip
 # installs the rest.
 #
@@ -44,6 +45,14 @@ echo "==> the kit's wheels, for this Python ($pyver)"
 wheels=$(mktemp -d)
 bash $kit/fetch_wheels.sh "$wheels" "$pyver"
 
+echo "==> Fashion-MNIST's files for the part study, as fetch_data.sh prepares them for the GPU machine"
+data=$(mktemp -d)
+parts="checks cells bench bench_fp32 study"
+if ! bash $kit/fetch_data.sh "$data"; then
+  printf '\n!!! WARNING: no Fashion-MNIST files (apt-get install dataset-fashion-mnist): the dry run leaves out the part study !!!\n\n'
+  parts="checks cells bench bench_fp32"
+fi
+
 echo "==> run.sh --dry-run into $out"
-PYTHON="$venv/bin/python" KIT_WHEELS="$wheels" KIT_SITE="$(mktemp -d)" bash $kit/run.sh --dry-run "$out"
+PYTHON="$venv/bin/python" KIT_WHEELS="$wheels" KIT_SITE="$(mktemp -d)" KIT_DATA="$data" KIT_PARTS="$parts" bash $kit/run.sh --dry-run "$out"
 echo "==> dry run passed in $((SECONDS - start))s"

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # The GPU kit: install the carried wheels, print the machine, then run each part under its own time budget. Each part
-# writes result.json and log.txt into OUTDIR/<part>/ (four parts, eight files: everything to bring back).
+# writes its output into OUTDIR/<part>/ (the four default parts: result.json and log.txt each, eight files to bring back).
 #
-#   bash benchmarks/gpu/run.sh OUTDIR              on a GPU machine: at most about 8 minutes
-#   bash benchmarks/gpu/run.sh --dry-run OUTDIR    on a CPU, tiny shapes: proves the scripts and the wheel set
+#   bash benchmarks/gpu/run.sh OUTDIR                    on a GPU machine: the four default parts, at most about 9 minutes
+#   KIT_PARTS=study bash benchmarks/gpu/run.sh OUTDIR    the full-size Fashion-MNIST study, a call of its own (about 9 minutes)
+#   bash benchmarks/gpu/run.sh --dry-run OUTDIR          on a CPU, tiny shapes, all five parts: proves the scripts and the wheel set
 #
-# Copy the repository and the wheels of fetch_wheels.sh (.whl/) to the GPU machine and run it from the repository root
-# (benchmarks/gpu/README.md).
+# Copy the repository, the wheels of fetch_wheels.sh (.whl/) and, for the study, the data of fetch_data.sh
+# (.fashion-mnist/) to the GPU machine and run it from the repository root (benchmarks/gpu/README.md).
 #
 # Environment: PYTHON (default python3), KIT_WHEELS (default .whl), KIT_SITE (default /tmp/spat_kit_site), KIT_PARTS (the
-# parts to run, default all: 'checks cells bench bench_fp32'; rerun one part by naming it).
+# parts to run, default 'checks cells bench bench_fp32', in the dry run all five; rerun one part by naming it); for the
+# study: KIT_DATA (default .fashion-mnist), KIT_STUDY_SEEDS (default '0 1 2'), KIT_STUDY_WORKERS (default 8),
+# KIT_STUDY_RESUME (an earlier results file to continue; default benchmarks/study/fashion_mnist_gpu.json where it exists),
+# KIT_STUDY_BUDGET (default 500).
 # Parts and budgets (seconds, GPU): checks 165, cells 55, bench 200, bench_fp32 70: 490 s (each + 5 s to stop), with the
-# install and imports about 9 minutes at most (the recorded runs' part times are in benchmarks/RESULTS.md).
+# install and imports about 9 minutes at most (the recorded runs' part times are in benchmarks/RESULTS.md); study 500.
 set -uo pipefail
 dry=0
 if [ "${1:-}" = --dry-run ]; then dry=1; shift; fi
@@ -22,7 +26,10 @@ py="${PYTHON:-python3}"
 wheels="${KIT_WHEELS:-.whl}"
 site="${KIT_SITE:-/tmp/spat_kit_site}"
 kit=benchmarks/gpu
-parts="${KIT_PARTS:-checks cells bench bench_fp32}"
+if [ $dry = 1 ]; then parts="${KIT_PARTS:-checks cells bench bench_fp32 study}"; else parts="${KIT_PARTS:-checks cells bench bench_fp32}"; fi
+data="${KIT_DATA:-.fashion-mnist}"
+study_resume="${KIT_STUDY_RESUME-benchmarks/study/fashion_mnist_gpu.json}"
+study_budget="${KIT_STUDY_BUDGET:-500}"
 start=$SECONDS
 
 # the cheap checks first: wheels, output folder, interpreter
@@ -32,8 +39,19 @@ fi
 mkdir -p "$out" && [ -w "$out" ] || { echo "run.sh: OUTDIR '$out' is not a writable folder" >&2; exit 2; }
 command -v "$py" >/dev/null || { echo "run.sh: PYTHON '$py' is not an interpreter on the PATH" >&2; exit 2; }
 for p in $parts; do
-  case "$p" in checks|cells|bench|bench_fp32) ;; *) echo "run.sh: KIT_PARTS has '$p'; expected some of: checks cells bench bench_fp32" >&2; exit 2;; esac
+  case "$p" in checks|cells|bench|bench_fp32|study) ;; *) echo "run.sh: KIT_PARTS has '$p'; expected some of: checks cells bench bench_fp32 study" >&2; exit 2;; esac
 done
+if [[ " $parts " == *" study "* ]]; then
+  for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
+    [ -f "$data/$f" ] || { echo "run.sh: KIT_DATA '$data' lacks $f; run 'bash $kit/fetch_data.sh' first (and copy .fashion-mnist to the GPU machine)" >&2; exit 2; }
+  done
+  [[ "${KIT_STUDY_WORKERS:-8}" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: KIT_STUDY_WORKERS='${KIT_STUDY_WORKERS}'; expected a positive integer" >&2; exit 2; }
+  [[ "$study_budget" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: KIT_STUDY_BUDGET='$study_budget'; expected a positive number of seconds" >&2; exit 2; }
+  [[ "${KIT_STUDY_SEEDS:-0 1 2}" =~ ^[0-9]+(\ [0-9]+)*$ ]] || { echo "run.sh: KIT_STUDY_SEEDS='${KIT_STUDY_SEEDS}'; expected seeds separated by spaces, e.g. '0 1 2'" >&2; exit 2; }
+  if [ -n "$study_resume" ] && [ -n "${KIT_STUDY_RESUME:-}" ] && [ ! -f "$study_resume" ]; then
+    echo "run.sh: KIT_STUDY_RESUME '$study_resume' is not a file; expected an earlier call's result.json (its referee beside it)" >&2; exit 2
+  fi
+fi
 
 echo "==> installing $(ls "$wheels"/*.whl | wc -l) wheels into $site"
 "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" "$wheels"/*.whl || exit 3
@@ -42,7 +60,7 @@ export PYTHONPATH="$PWD:$site${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPL
 import sys; sys.path.insert(0, 'benchmarks/gpu')
 from kitlib import environment
 for k, v in environment().items(): print(f'{k:>16}: {v}')
-import spat_nb.callbacks, spat_nb.evaluate, spat_nb.cli, art.defences.trainer, execnb.shell, fastai.vision.all   # everything the parts import
+import spat_nb.callbacks, spat_nb.evaluate, spat_nb.cli, spat_nb.study, art.defences.trainer, execnb.shell, fastai.vision.all   # everything the parts import
 print('imports: ok')
 PY
 
@@ -65,6 +83,7 @@ if [ $dry = 1 ]; then
     --compile none --no-art --json "$out/bench/result.json"
   part bench_fp32 300 "$py" benchmarks/bench_at.py --device cpu --settings cifar10 --bs 2 --batches 1 --rounds 1 --steps 1 \
     --compile none --only ART --json "$out/bench_fp32/result.json"
+  part study 300 "$py" $kit/fashion_mnist_study.py --out "$out/study" --data "$data" --dry-run
 else
   part checks 165 "$py" $kit/cuda_checks.py --out "$out/checks"
   part cells 55 "$py" $kit/run_cuda_cells.py --out "$out/cells"
@@ -74,6 +93,12 @@ else
     --json "$out/bench/result.json"
   part bench_fp32 70 "$py" benchmarks/bench_at.py --device cuda --fp32 --settings cifar10 --compile none --only ART \
     --json "$out/bench_fp32/result.json"
+  # all 60,000 training images, every method, KIT_STUDY_SEEDS one after the other, KIT_STUDY_WORKERS runs at a time; each
+  # run saved as it completes, so a call stopped by the budget keeps what it measured and the next call resumes from it
+  resume=(); if [ -n "$study_resume" ] && [ -f "$study_resume" ]; then resume=(--resume "$study_resume"); fi
+  # shellcheck disable=SC2086
+  part study "$study_budget" "$py" $kit/fashion_mnist_study.py --out "$out/study" --data "$data" --workers "${KIT_STUDY_WORKERS:-8}" \
+    --seeds ${KIT_STUDY_SEEDS:-0 1 2} "${resume[@]}"
 fi
 echo; echo "==> kit finished in $((SECONDS - start))s, exit $status; results in $out"
 exit $status
