@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #9c5be827
 from __future__ import annotations
-import json, multiprocessing, queue, time, traceback
+import json, multiprocessing, queue, signal, time, traceback
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -160,8 +160,8 @@ def study_runs(path) -> list:
 # %% ../nbs/12_study_fashion_mnist.ipynb #c45ef98a
 class _StudyRuns:
     "One study's runs on one device: the data, the test and judged images, the referee; called with a method and a seed, it trains, evaluates and returns the run's record."
-    def __init__(self, setup:StudySetup, dls, referee:nn.Module, workers:int=1):
-        self.setup, self.dls, self.workers, device = setup, dls, workers, dls.device
+    def __init__(self, setup:StudySetup, dls, referee:nn.Module, workers:int=1, progress=None):
+        self.setup, self.dls, self.workers, self.progress, device = setup, dls, workers, progress, dls.device
         self.referee = referee.to(device).eval()
         info, valid, train = dls.valid_ds.info, dls.valid_ds, dls.train_ds
         self.x_test, self.y_test = (valid.images.float() / info.pixel_max).to(device), valid.labels.to(device)
@@ -170,6 +170,7 @@ class _StudyRuns:
 
     def __call__(self, method:str, seed:int) -> dict:
         model, cb, seconds = train_study_model(self.setup, method, seed, self.dls)
+        if self.progress: self.progress(f"seed {seed} {method}: trained in {seconds:.0f}s, evaluating")   # a call stopped mid-run still shows how long training takes
         start = time.perf_counter()
         per_image = evaluate_study_model(model, self.x_test, self.y_test, self.setup, seed)
         torch.manual_seed(seed)   # the examples the method trains on at the end of training, judged by the referee
@@ -181,19 +182,26 @@ class _StudyRuns:
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #e3b1f6a2
 def _worker(jobs, results, setup:dict, referee_path:Path, path, device:str, threads:int, workers:int):
-    "A worker process of `run_study`: loads the data and the saved referee once, then runs the (method, seed) jobs it is handed until it is handed None."
+    "A worker process of `run_study`: loads the data and the saved referee once, then runs the (method, seed) jobs it is handed until it is handed None; its progress lines go to `results` as strings."
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # an interrupt (a time budget's SIGINT reaches the whole process group) is the main process's to handle
     try:
         setup = StudySetup(**setup)   # handed over as a dict: a StudySetup class defined in a notebook cannot be unpickled here
         torch.set_num_threads(threads)
         dls = study_data(setup, device, path)
-        runs = _StudyRuns(setup, dls, study_referee(setup, dls, referee_path), workers)
+        runs = _StudyRuns(setup, dls, study_referee(setup, dls, referee_path), workers, progress=results.put)
         for job in iter(jobs.get, None): results.put(runs(*job))
     except BaseException as e:   # handed to the main process, which raises it
         results.put(RuntimeError(f"a worker process of run_study failed: {type(e).__name__}: {e}\n{traceback.format_exc()}"))
 
+def _ended_early(exitcode:int) -> str:
+    "Why a worker process may have ended before its runs were done, from its exit code."
+    if exitcode < 0: return f"it was killed by {signal.Signals(-exitcode).name} (out of memory, or stopped from outside)"
+    return (f"it exited with code {exitcode}; a script that calls run_study with workers > 1 must do so under "
+            "`if __name__ == '__main__':`, as every program that starts processes with spawn")
+
 @contextmanager
-def _runs_as_completed(setup:StudySetup, dls, referee:nn.Module, referee_path:Path, path, workers:int):
-    "A function from (method, seed) jobs to their runs in the order they complete: one at a time here, or `workers` at once in processes of their own sharing `dls.device`."
+def _runs_as_completed(setup:StudySetup, dls, referee:nn.Module, referee_path:Path, path, workers:int, log=print):
+    "A function from (method, seed) jobs to their runs in the order they complete: one at a time here, or `workers` at once in processes of their own sharing `dls.device`, whose progress lines go to `log`."
     if workers == 1:
         runs = _StudyRuns(setup, dls, referee)
         yield lambda jobs: (runs(*job) for job in jobs)
@@ -202,25 +210,33 @@ def _runs_as_completed(setup:StudySetup, dls, referee:nn.Module, referee_path:Pa
     jobs, results = ctx.Queue(), ctx.Queue()
     threads = max(1, torch.get_num_threads() // workers)   # the CPU's threads shared out, so that the processes do not oversubscribe it
     procs = [ctx.Process(target=_worker, args=(jobs, results, asdict(setup), referee_path, path, str(dls.device), threads, workers), daemon=True) for _ in range(workers)]
+    def next_item():
+        while True:
+            try: return results.get(timeout=2)
+            except queue.Empty:
+                ended = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                if not ended and any(p.is_alive() for p in procs): continue
+                try: return results.get(timeout=2)   # what a worker put just before it ended
+                except queue.Empty: raise RuntimeError(f"a worker process of run_study ended before its runs were done: {_ended_early(ended[0] if ended else 0)}") from None
     def completed(todo):
         for job in [*todo, *[None] * workers]: jobs.put(job)
-        for _ in todo:
-            while True:
-                try: run = results.get(timeout=2); break
-                except queue.Empty:
-                    ended = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
-                    if ended or not any(p.is_alive() for p in procs):
-                        raise RuntimeError(f"a worker process of run_study ended (exit code {ended[0] if ended else 0}) before its runs were done; a script that calls "
-                                           "run_study with workers > 1 must do so under `if __name__ == '__main__':`, as every program that starts processes with spawn")
-            if isinstance(run, BaseException): raise run
-            yield run
-    for p in procs: p.start()
-    try: yield completed
+        done = 0
+        while done < len(todo):
+            item = next_item()
+            if isinstance(item, BaseException): raise item
+            if isinstance(item, str): log(item); continue
+            done += 1
+            yield item
+    try:
+        for p in procs: p.start()
+        yield completed
     except BaseException:   # failed or stopped (a time budget's SIGINT): the runs in flight are abandoned
-        for p in procs: p.terminate()
+        for p in procs:
+            if p.pid is not None: p.terminate()
         raise
     finally:   # no worker outlives the call
-        for p in procs: p.join()
+        for p in procs:
+            if p.pid is not None: p.join()
         jobs.close(); results.close()
 
 # %% ../nbs/12_study_fashion_mnist.ipynb #a51c0e27
@@ -228,12 +244,14 @@ def run_study(setup:StudySetup, results, methods=tuple(STUDY_METHODS), seeds=(0,
     "Train and evaluate every method under every seed on `device`, saving each run to the JSON file `results` as it completes; runs already there are skipped. `workers` runs train at once, each in a process of its own."
     results = check_path(results, 'results')
     check_arg(isinstance(methods, (list, tuple)) and len(methods) > 0, 'methods', methods, "a non-empty tuple of names from STUDY_METHODS")
+    check_arg(len(set(methods)) == len(methods), 'methods', methods, "distinct names")
     for m in methods: check_arg(m in STUDY_METHODS, 'methods', m, f"names from: {', '.join(STUDY_METHODS)}")
     check_arg(isinstance(seeds, (list, tuple)) and len(seeds) > 0, 'seeds', seeds, "a non-empty tuple of integer seeds")
     seeds, workers = [check_int(s, 'seeds', 0, 2**32 - 1) for s in seeds], check_int(workers, 'workers', 1)
+    check_arg(len(set(seeds)) == len(seeds), 'seeds', tuple(seeds), "distinct seeds")
     store = _open_results(results, setup)   # cheap checks first: a mismatched file is refused before any training
     done = {(r['method'], r['seed']) for r in store['runs']}
-    jobs = [(m, s) for s in seeds for m in methods if (m, s) not in done]   # seed by seed: a stopped study keeps whole seeds first
+    jobs = [(m, s) for s in seeds for m in methods if (m, s) not in done]   # handed out seed by seed
     if not jobs: return study_runs(results)
     dls = study_data(setup, device, path)
     check_int(setup.n_pgd, 'setup.n_pgd', 1, len(dls.valid_ds))   # before the referee and the first model train
@@ -243,9 +261,10 @@ def run_study(setup:StudySetup, results, methods=tuple(STUDY_METHODS), seeds=(0,
     if store.setdefault('referee_sha256', referee_sha256) != referee_sha256:   # every run's semantic change judged by one referee
         raise ValueError(f"the referee beside {results} is not the one that judged its runs (weights SHA-256 {referee_sha256[:12]}…, "
                          f"the runs' {store['referee_sha256'][:12]}…); expected the referee saved with those runs")
+    write_atomically(results, lambda tmp: tmp.write_text(json.dumps(store, indent=1)))   # the file and its referee, even before the first run: a call stopped now resumes with them
     names, workers = _attack_names(setup), min(workers, len(jobs))
     if workers > 1: log(f"{len(jobs)} runs, {workers} at a time in processes of their own sharing {dls.device}")
-    with _runs_as_completed(setup, dls, referee, referee_path, path, workers) as runs:
+    with _runs_as_completed(setup, dls, referee, referee_path, path, workers, log) as runs:
         for run in runs(jobs):
             store['runs'].append(run)
             write_atomically(results, lambda tmp: tmp.write_text(json.dumps(store, indent=1)))

@@ -80,9 +80,13 @@ def test_run_sh_checks_the_study_part_before_installing(tmp_path):
     assert res.returncode == 2 and 'lacks train-images-idx3-ubyte.gz' in res.stderr and 'fetch_data.sh' in res.stderr
     data = tmp_path/'data'; data.mkdir()
     for f in FASHION_MNIST_SHA256: (data/f).write_bytes(b'')
+    (tmp_path/'old.json').write_text('{}')   # an earlier call's results file without its referee
     for env, message in [({'KIT_STUDY_WORKERS': '0'}, "KIT_STUDY_WORKERS='0'"), ({'KIT_STUDY_BUDGET': 'ten'}, "KIT_STUDY_BUDGET='ten'"),
-                         ({'KIT_STUDY_SEEDS': '0,1'}, "KIT_STUDY_SEEDS='0,1'"), ({'KIT_STUDY_RESUME': str(tmp_path/'none.json')}, 'is not a file')]:
-        res = run_sh(str(tmp_path/'out'), KIT_DATA=str(data), **wheels, **env)
+                         ({'KIT_STUDY_BUDGET': '700'}, "expected seconds in [1, 560]"), ({'KIT_STUDY_SEEDS': '0,1'}, "KIT_STUDY_SEEDS='0,1'"),
+                         ({'KIT_STUDY_RESUME': str(tmp_path/'none.json')}, 'none.json is not a file'),
+                         ({'KIT_STUDY_RESUME': str(tmp_path/'old.json')}, 'old_referee.pth is not a file'),
+                         ({'KIT_PARTS': 'checks study'}, "expected KIT_PARTS=study alone")]:
+        res = run_sh(str(tmp_path/'out'), KIT_DATA=str(data), **{**wheels, **env})
         assert res.returncode == 2 and message in res.stderr and 'installing' not in res.stdout, (env, res.stderr)
 
 
@@ -99,6 +103,8 @@ def test_the_study_part_resumes_from_an_earlier_calls_results(tmp_path):
     assert json.loads((tmp_path/'again'/'result.json').read_text()) == json.loads((tmp_path/'first'/'result.json').read_text())
     res = subprocess.run([*study, '--out', str(tmp_path/'x'), '--resume', str(tmp_path/'none.json')], capture_output=True, text=True, timeout=120)
     assert res.returncode != 0 and 'none.json' in res.stderr and 'with its referee beside it' in res.stderr
+    res = subprocess.run([*study, '--out', str(tmp_path/'x'), '--workers', '0'], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and '--workers 0: expected at least 1' in res.stderr
 
 
 def test_fetch_wheels_refuses_a_bad_python_version(tmp_path):

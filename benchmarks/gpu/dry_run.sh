@@ -49,7 +49,7 @@ echo "==> Fashion-MNIST's files for the part study, as fetch_data.sh prepares th
 data=$(mktemp -d)
 parts="checks cells bench bench_fp32 study"
 if ! bash $kit/fetch_data.sh "$data"; then
-  printf '\n!!! WARNING: no Fashion-MNIST files (apt-get install dataset-fashion-mnist): the dry run leaves out the part study !!!\n\n'
+  printf '\n!!! WARNING: fetch_data.sh failed (its message is above; without the files: apt-get install dataset-fashion-mnist):\n!!! the dry run leaves out the part study !!!\n\n'
   parts="checks cells bench bench_fp32"
 fi
 

@@ -30,7 +30,9 @@ TOY_SIZE = StudySetup(n_train=200, epochs=1, steps=2, n_pgd=100, pgd_steps=2, n_
 
 def resume_from(previous:Path, out:Path):
     "Start `out/result.json` from an earlier call's results file and its referee, unless `out` already holds one."
-    if (out/'result.json').exists(): return
+    if (out/'result.json').exists():
+        print(f"--resume {previous} left alone: {out/'result.json'} is already there, and the study continues from it")
+        return
     referee = [previous.with_name(previous.stem + '_referee' + ext) for ext in ('.pth', '.json')]
     missing = [str(p) for p in (previous, *referee) if not p.is_file()]
     if missing: raise FileNotFoundError(f"--resume {previous}: {', '.join(missing)} not found; expected a study's results file with its referee beside it")
@@ -54,7 +56,7 @@ def main(argv=None):
     missing = [f for f in FASHION_MNIST_SHA256 if not (data/f).is_file()]
     if missing: p.error(f"--data {data} lacks {', '.join(missing)}; run 'bash benchmarks/gpu/fetch_data.sh' and carry .fashion-mnist")
     if not args.dry_run and not torch.cuda.is_available(): p.error("no CUDA device is available; use --dry-run on a CPU")
-    workers = args.workers or (2 if args.dry_run else 8)
+    workers = args.workers if args.workers is not None else (2 if args.dry_run else 8)
     if workers < 1: p.error(f"--workers {workers}: expected at least 1")
     if any(s < 0 for s in args.seeds): p.error(f"--seeds {args.seeds}: expected seeds >= 0")
     setup, device = (TOY_SIZE, 'cpu') if args.dry_run else (FULL_SIZE, 'cuda')

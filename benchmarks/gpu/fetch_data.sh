@@ -9,9 +9,13 @@
 # holds the four files (~/.fastai/data/fashion-mnist, /usr/share/datasets/fashion-mnist: `apt-get install dataset-fashion-mnist`).
 # Run it with the project's Python (PYTHON, default python3): it uses spat_nb's loader to check the files.
 set -euo pipefail
+here=$PWD
 cd "$(dirname "$0")/../.."
 dest="${1:-.fashion-mnist}"
 source="${2:-}"
+# DEST and SOURCE are relative to where it was called, like run.sh's OUTDIR
+if [ -n "${1:-}" ]; then case "$dest" in /*) ;; *) dest="$here/$dest";; esac; fi
+if [ -n "$source" ]; then case "$source" in /*) ;; *) source="$here/$source";; esac; fi
 max_mib=64
 "${PYTHON:-python3}" - "$dest" "$source" <<'PY'
 import shutil, sys
@@ -30,7 +34,8 @@ x_train, _, x_test, _, _ = load_fashion_mnist(dest)   # every file checked again
 print(f"Fashion-MNIST ({len(x_train):,} training and {len(x_test):,} test images) from {found} in {dest}")
 PY
 # what the device tool sends: the tracked and untracked-not-ignored files, and the carried folders
-tree_kib=$(git ls-files -z --cached --others --exclude-standard | xargs -0 du -ck 2>/dev/null | tail -1 | cut -f1)
+# (a tracked file deleted in the working tree does not travel: du skips it)
+tree_kib=$( (git ls-files -z --cached --others --exclude-standard | xargs -0 du -ck 2>/dev/null || true) | tail -1 | cut -f1)
 wheels_kib=$(du -sk .whl 2>/dev/null | cut -f1 || echo 0)
 data_kib=$(du -sk "$dest" | cut -f1)
 total_kib=$((tree_kib + ${wheels_kib:-0} + data_kib))

@@ -46,10 +46,15 @@ if [[ " $parts " == *" study "* ]]; then
     [ -f "$data/$f" ] || { echo "run.sh: KIT_DATA '$data' lacks $f; run 'bash $kit/fetch_data.sh' first (and copy .fashion-mnist to the GPU machine)" >&2; exit 2; }
   done
   [[ "${KIT_STUDY_WORKERS:-8}" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: KIT_STUDY_WORKERS='${KIT_STUDY_WORKERS}'; expected a positive integer" >&2; exit 2; }
-  [[ "$study_budget" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: KIT_STUDY_BUDGET='$study_budget'; expected a positive number of seconds" >&2; exit 2; }
+  [[ "$study_budget" =~ ^[1-9][0-9]*$ ]] && [ "$study_budget" -le 560 ] || { echo "run.sh: KIT_STUDY_BUDGET='$study_budget'; expected seconds in [1, 560] (the device machine runs a command for at most 600 s, the install included)" >&2; exit 2; }
+  if [ $dry = 0 ] && [ "$(echo $parts)" != study ]; then
+    echo "run.sh: KIT_PARTS='$parts' puts the study beside other parts; expected KIT_PARTS=study alone (the study's call takes about 9 minutes, the other parts' another 9)" >&2; exit 2
+  fi
   [[ "${KIT_STUDY_SEEDS:-0 1 2}" =~ ^[0-9]+(\ [0-9]+)*$ ]] || { echo "run.sh: KIT_STUDY_SEEDS='${KIT_STUDY_SEEDS}'; expected seeds separated by spaces, e.g. '0 1 2'" >&2; exit 2; }
-  if [ -n "$study_resume" ] && [ -n "${KIT_STUDY_RESUME:-}" ] && [ ! -f "$study_resume" ]; then
-    echo "run.sh: KIT_STUDY_RESUME '$study_resume' is not a file; expected an earlier call's result.json (its referee beside it)" >&2; exit 2
+  if [ -n "$study_resume" ] && { [ -n "${KIT_STUDY_RESUME:-}" ] || [ -f "$study_resume" ]; }; then
+    for f in "$study_resume" "${study_resume%.json}_referee.pth" "${study_resume%.json}_referee.json"; do
+      [ -f "$f" ] || { echo "run.sh: KIT_STUDY_RESUME: $f is not a file; expected an earlier call's results file with its referee beside it (NAME.json, NAME_referee.pth, NAME_referee.json)" >&2; exit 2; }
+    done
   fi
 fi
 
